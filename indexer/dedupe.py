@@ -1,0 +1,179 @@
+"""Merge duplicate copies of a document, article by article, choosing the clean variant.
+
+Copies are found by content, not by file name: documents with the same
+normalised title, or whose text shares most of its 8-character shingles
+(bottom-k sketch, Jaccard estimate ≥ ``SIMILARITY_THRESHOLD``), are one document.
+
+Within a document, the variants of each unit (same key, e.g. 第十条) are merged
+and ONE is kept by this rule, applied in order:
+
+1. variants that lost a mojibake line are out (unless every copy did);
+2. the text held by the most copies wins (compared without whitespace);
+3. then fewer anomalies: Latin words inside Chinese text (``监管规则 and 标准``);
+4. then a copy whose layout survived (more paragraphs, i.e. 款 boundaries kept);
+5. then the first source file by name.
+
+Every file that holds a variant is kept as provenance.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from indexer.records import LogicalDocument, Unit
+
+SIMILARITY_THRESHOLD = 0.6
+SKETCH_SIZE = 128
+SHINGLE = 8
+
+_NOISE = re.compile(r"[\s，。；：！？、（）《》“”‘’,.;:!?()\"'\-—…·]")
+_LATIN_IN_CJK = re.compile(r"(?<=[\u4e00-\u9fff])\s*[A-Za-z]+(?:\s+[A-Za-z]+)*\s*(?=[\u4e00-\u9fff])")
+
+
+def comparison_key(text: str) -> str:
+    """Text with whitespace and punctuation removed: what two copies must share to be 'the same'."""
+    return _NOISE.sub("", text)
+
+
+def anomaly_count(text: str) -> int:
+    """Latin words squeezed into Chinese text, a sign of a corrupted copy (``规则 and 标准``)."""
+    return sum(1 for m in _LATIN_IN_CJK.finditer(text) if m.group(0).strip().islower())
+
+
+def sketch(text: str, k: int = SKETCH_SIZE) -> frozenset[int]:
+    """Bottom-k MinHash sketch of the text's shingles."""
+    key = comparison_key(text)
+    hashes = {
+        int.from_bytes(hashlib.blake2b(key[i : i + SHINGLE].encode(), digest_size=8).digest(), "big")
+        for i in range(max(1, len(key) - SHINGLE + 1))
+    }
+    return frozenset(sorted(hashes)[:k])
+
+
+def estimated_jaccard(a: frozenset[int], b: frozenset[int], k: int = SKETCH_SIZE) -> float:
+    """Jaccard estimate from two bottom-k sketches."""
+    union = sorted(a | b)[:k]
+    if not union:
+        return 0.0
+    both = a & b
+    return sum(1 for h in union if h in both) / len(union)
+
+
+def _title_key(title: str | None) -> str | None:
+    return comparison_key(title) if title else None
+
+
+def group_copies(docs: Sequence[LogicalDocument]) -> list[list[int]]:
+    """Cluster documents that are copies of each other; returns index groups in first-seen order."""
+    parent = list(range(len(docs)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(i: int, j: int) -> None:
+        ri, rj = find(i), find(j)
+        if ri != rj:
+            parent[max(ri, rj)] = min(ri, rj)
+
+    by_title: dict[str, int] = {}
+    for i, doc in enumerate(docs):
+        key = _title_key(doc.title)
+        if key is not None:
+            if key in by_title:
+                union(by_title[key], i)
+            else:
+                by_title[key] = i
+    sketches = [sketch("".join(line.text for line in doc.lines)) for doc in docs]
+    # Candidates share at least one sketch hash; this keeps large corpora far from all-pairs.
+    postings: dict[int, list[int]] = defaultdict(list)
+    for i, sk in enumerate(sketches):
+        for h in sk:
+            postings[h].append(i)
+    candidates: set[tuple[int, int]] = set()
+    for ids in postings.values():
+        if len(ids) > 50:  # a shingle everyone shares says nothing
+            continue
+        candidates.update((a, b) for x, a in enumerate(ids) for b in ids[x + 1 :])
+    for a, b in candidates:
+        if find(a) != find(b) and estimated_jaccard(sketches[a], sketches[b]) >= SIMILARITY_THRESHOLD:
+            union(a, b)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i in range(len(docs)):
+        groups[find(i)].append(i)
+    return sorted(groups.values(), key=lambda g: g[0])
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One copy of a unit and where it came from."""
+
+    unit: Unit
+    source: str
+    layout_intact: bool
+
+
+def choose_variant(variants: Sequence[Variant]) -> Variant:
+    """Pick the clean variant by the rule in the module docstring."""
+    pool = [v for v in variants if not v.unit.damaged] or list(variants)
+    keys = Counter(comparison_key((v.unit.heading or "") + v.unit.text) for v in pool)
+
+    def rank(v: Variant) -> tuple[int, int, int, int, str]:
+        key = comparison_key((v.unit.heading or "") + v.unit.text)
+        return (
+            -keys[key],
+            anomaly_count(v.unit.text),
+            0 if v.layout_intact else 1,
+            -len(v.unit.paragraphs),
+            v.source,
+        )
+
+    return min(pool, key=rank)
+
+
+@dataclass(frozen=True)
+class MergedDocument:
+    """A document after merging its copies."""
+
+    title: str | None
+    sources: tuple[str, ...]
+    units: tuple[tuple[Unit, tuple[str, ...], int], ...]  # (chosen unit, sources holding it, copies)
+    primary: LogicalDocument  # the copy whose unit order is used
+
+
+def merge_copies(docs: Sequence[LogicalDocument], units: Sequence[Sequence[Unit]]) -> list[MergedDocument]:
+    """Merge copies of each document into one, unit by unit."""
+    merged: list[MergedDocument] = []
+    for group in group_copies(docs):
+        # The copy with the most units and intact layout defines the order.
+        primary = min(group, key=lambda i: (docs[i].reflowed, -len(units[i]), docs[i].source))
+        variants: dict[str, list[Variant]] = defaultdict(list)
+        order: dict[str, tuple[int, int]] = {}
+        for i in group:
+            for u in units[i]:
+                variants[u.key].append(Variant(u, docs[i].source, not docs[i].reflowed))
+                rank = (0 if i == primary else 1, u.order)
+                order[u.key] = min(order.get(u.key, rank), rank)
+        chosen = []
+        for key in sorted(variants, key=lambda k: order[k]):
+            vs = variants[key]
+            best = choose_variant(vs)
+            sources = tuple(sorted({v.source for v in vs}))
+            chosen.append((best.unit, sources, len(vs)))
+        titles = Counter(docs[i].title for i in group if docs[i].title)
+        title = titles.most_common(1)[0][0] if titles else None
+        merged.append(
+            MergedDocument(
+                title=title,
+                sources=tuple(sorted({docs[i].source for i in group})),
+                units=tuple(chosen),
+                primary=docs[primary],
+            )
+        )
+    return merged

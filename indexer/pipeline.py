@@ -1,0 +1,132 @@
+"""Ingest: files → normalised logical documents → units → merged copies → chunks."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from indexer.catalog import Catalog, fallback_doc_id, load_catalogs
+from indexer.chunking import chunk_units
+from indexer.dedupe import merge_copies
+from indexer.documents import prepare_lines, split_documents
+from indexer.reading import iter_source_paths, read_source
+from indexer.records import Chunk, DocumentInfo, LogicalDocument, MergedUnit, Unit
+from indexer.structure import document_kind, parse_units
+from indexer.tokenise import JiebaTokenizer, domain_terms
+
+logger = logging.getLogger(__name__)
+
+
+class EmptyCorpusError(ValueError):
+    """Nothing indexable was found in the given paths."""
+
+
+@dataclass(frozen=True)
+class IngestStats:
+    """Counts for the ingest summary."""
+
+    files: int
+    logical_documents: int
+    documents: int
+    units: int
+    duplicates_merged: int
+    chunks: int
+    mojibake_lines: int
+    boilerplate_lines: int
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Everything ingestion produces for indexing."""
+
+    documents: tuple[DocumentInfo, ...]
+    units: dict[str, tuple[MergedUnit, ...]]
+    chunks: tuple[Chunk, ...]
+    tokenizer: JiebaTokenizer
+    stats: IngestStats
+    fingerprint: str = field(default="")
+
+
+def guess_doc_type(doc: LogicalDocument, title: str) -> str:
+    """Document type when the catalog does not say: articles → regulation; 解读; 计划/方案/规划; else article."""
+    if document_kind(doc) == "regulation":
+        return "regulation"
+    if title.endswith("解读"):
+        return "interpretation"
+    if re.search("(计划|方案|规划|纲要)", title):
+        return "plan"
+    return "article"
+
+
+def _untitled(doc: LogicalDocument) -> str:
+    first = doc.lines[0].text if doc.lines else doc.source
+    return first[:24] + ("…" if len(first) > 24 else "")
+
+
+def ingest(paths: Sequence[Path], *, budget: int, catalog: Catalog | None = None) -> Corpus:
+    """Ingest files and folders into de-duplicated documents and chunks.
+
+    ``budget`` is the chunk size limit in jieba tokens (see ``chunking.budget_for_window``).
+    ``catalog`` defaults to the ``catalog.toml`` files found in the given folders.
+    """
+    files = list(iter_source_paths(paths))
+    if catalog is None:
+        catalog = load_catalogs({p if p.is_dir() else p.parent for p in paths})
+    logical: list[LogicalDocument] = []
+    mojibake = boilerplate = 0
+    for path in files:
+        source = read_source(path)
+        lines, damaged, dropped = prepare_lines(source.text)
+        mojibake += len(damaged)
+        boilerplate += dropped
+        if damaged:
+            logger.warning("%s: %d line(s) of mojibake left out", path.name, len(damaged))
+        logical.extend(split_documents(path.name, lines, damaged))
+    if not logical:
+        raise EmptyCorpusError(f"no text found in {', '.join(str(p) for p in paths)}")
+    units = [parse_units(doc) for doc in logical]
+    merged_docs = merge_copies(logical, units)
+
+    documents: list[DocumentInfo] = []
+    merged_units: dict[str, tuple[MergedUnit, ...]] = {}
+    seen_ids: set[str] = set()
+    for merged in merged_docs:
+        entry = catalog.find(merged.title, merged.sources)
+        title = entry.title if entry else (merged.title or _untitled(merged.primary))
+        doc_id = (entry.doc_id if entry else None) or fallback_doc_id(title)
+        if doc_id in seen_ids:  # two different documents with one title: keep both, distinctly
+            doc_id = fallback_doc_id(title + "|" + ",".join(merged.sources))
+        seen_ids.add(doc_id)
+        doc_type = (entry.doc_type if entry else None) or guess_doc_type(merged.primary, title)
+        info = DocumentInfo(
+            doc_id=doc_id,
+            title=title,
+            doc_type=doc_type,
+            issuer=entry.issuer if entry else None,
+            adopted=entry.adopted if entry else None,
+            effective=entry.effective if entry else None,
+            published=entry.published if entry else None,
+            sources=merged.sources,
+        )
+        documents.append(info)
+        merged_units[doc_id] = tuple(MergedUnit(doc_id, u, srcs, n) for u, srcs, n in merged.units)
+
+    all_units: list[Unit] = [m.unit for ms in merged_units.values() for m in ms]
+    tokenizer = JiebaTokenizer(domain_terms([d.title for d in documents] + [u.text for u in all_units]))
+    chunks: list[Chunk] = []
+    for info in documents:
+        chunks.extend(chunk_units(info, merged_units[info.doc_id], budget=budget, count_tokens=tokenizer.count))
+    stats = IngestStats(
+        files=len(files),
+        logical_documents=len(logical),
+        documents=len(documents),
+        units=len(all_units),
+        duplicates_merged=sum(m.variants - 1 for ms in merged_units.values() for m in ms),
+        chunks=len(chunks),
+        mojibake_lines=mojibake,
+        boilerplate_lines=boilerplate,
+    )
+    return Corpus(tuple(documents), merged_units, tuple(chunks), tokenizer, stats)

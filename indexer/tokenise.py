@@ -1,0 +1,73 @@
+"""jieba tokenisation shared by chunking (token budgets) and BM25 (terms), with a corpus-built user dictionary."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import jieba
+
+# jieba announces dictionary loading on its own stderr handler; policyrag reports progress itself.
+jieba.setLogLevel(logging.WARNING)
+
+_TITLE = re.compile(r"《([^《》]{2,40})》")
+_DEFINED = re.compile(r"以下简称[“\"「]?([^”\"」）)，。；]{2,16})[”\"」]?[）)]")
+_TERM_CHAR = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
+STOPWORDS = frozenset(
+    "的 了 和 与 及 以及 或 或者 等 是 在 对 为 由 其 之 并 将 把 被 从 向 于 按照 根据 有关 相关 "
+    "应当 可以 进行 开展 我 我们 你 吗 呢 吧 啊 什么 哪些 哪个 怎么 怎样 如何 是否 有没有 谁 哪 "
+    "一个 这个 那个 这 那 就 都 也 还 又 中 上 下 个 条 款".split()
+)
+
+
+def domain_terms(texts: Iterable[str]) -> list[str]:
+    """Terms to keep whole: document titles in 《》 and defined short names (``（以下简称市产业主管部门）``)."""
+    terms: set[str] = set()
+    for text in texts:
+        terms.update(m.group(1).strip() for m in _TITLE.finditer(text))
+        terms.update(m.group(1).strip() for m in _DEFINED.finditer(text))
+    return sorted(t for t in terms if len(t) >= 2 and " " not in t and "《" not in t and "》" not in t)
+
+
+class JiebaTokenizer:
+    """A private jieba instance (the global one is shared process-wide) plus the corpus user dictionary."""
+
+    def __init__(self, user_words: Iterable[str] = ()) -> None:
+        self._jieba = jieba.Tokenizer()
+        self.user_words: tuple[str, ...] = tuple(sorted(set(user_words)))
+        for word in self.user_words:
+            # A high frequency makes jieba prefer the whole term over its pieces.
+            self._jieba.add_word(word, freq=200000)
+
+    def cut(self, text: str) -> list[str]:
+        """Plain segmentation (used for token budgets); whitespace tokens dropped."""
+        return [t for t in self._jieba.cut(text) if t.strip()]
+
+    def count(self, text: str) -> int:
+        """Number of jieba tokens in ``text``."""
+        return len(self.cut(text))
+
+    def terms(self, text: str) -> list[str]:
+        """Search terms for BM25: fine-grained cut, lower-cased, no punctuation or stop words.
+
+        ``cut_for_search`` also emits the parts of long words (人工智能 → 人工, 智能,
+        人工智能), which lets a question's short words meet a document's long ones.
+        """
+        out = []
+        for token in self._jieba.cut_for_search(text):
+            token = token.strip().lower()
+            if token and _TERM_CHAR.search(token) and token not in STOPWORDS:
+                out.append(token)
+        return out
+
+    def save_user_dict(self, path: Path) -> None:
+        """Write the user dictionary (one term per line) so search tokenises like indexing did."""
+        path.write_text("".join(f"{w}\n" for w in self.user_words), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> JiebaTokenizer:
+        """Recreate the tokenizer from a saved user dictionary."""
+        words = [w for w in path.read_text(encoding="utf-8").splitlines() if w.strip()]
+        return cls(words)

@@ -1,0 +1,119 @@
+"""Hybrid search: normalise the query, run dense and BM25, fuse, filter, de-duplicate by article."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from indexer.normalise import normalise_query
+from models.embedders import Embedder
+from retriever.fusion import FusionConfig, fuse
+from retriever.results import SearchResponse, SearchResult
+from retriever.store import LoadedIndex
+
+SEARCH_MODES = ("hybrid", "dense", "bm25")
+MAX_K = 50
+
+
+class QueryError(ValueError):
+    """A query that cannot be searched (empty, too long, bad k or filter)."""
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Raw ranked rows from each retriever (exposed for evaluation)."""
+
+    dense: tuple[np.ndarray, np.ndarray]
+    bm25: tuple[np.ndarray, np.ndarray]
+
+
+class Searcher:
+    """Searches one loaded index with the embedder it was built with."""
+
+    def __init__(self, index: LoadedIndex, embedder: Embedder, *, fusion: FusionConfig | None = None) -> None:
+        if embedder.name != index.manifest.embedder:
+            raise ValueError(
+                f"index was built with {index.manifest.embedder!r} but embedder is {embedder.name!r}"
+            )
+        self.index = index
+        self.embedder = embedder
+        self.fusion = fusion or FusionConfig()
+        self._doc_of_row = np.array([c.doc_id for c in index.chunks])
+        self._type_of_row = np.array([c.doc_type for c in index.chunks])
+        self._doc_ids = {d.doc_id for d in index.documents}
+
+    def _allowed(self, doc: str | None, doc_type: str | None) -> np.ndarray | None:
+        if doc is None and doc_type is None:
+            return None
+        mask = np.ones(len(self.index.chunks), dtype=bool)
+        if doc is not None:
+            if doc not in self._doc_ids:
+                raise QueryError(f"unknown document id {doc!r}; see: policyrag documents")
+            mask &= self._doc_of_row == doc
+        if doc_type is not None:
+            mask &= self._type_of_row == doc_type
+        return mask
+
+    def candidates(self, query: str, depth: int, allowed: np.ndarray | None = None) -> Candidates:
+        """Top ``depth`` rows from each retriever for an already-normalised query."""
+        qvec = self.embedder.encode_queries([query])
+        dense = self.index.dense.search(qvec, depth, allowed=allowed)
+        terms = self.index.tokenizer.terms(query)
+        bm25 = self.index.bm25.search(terms, depth, allowed=allowed)
+        return Candidates((dense[0][0], dense[1][0]), bm25)
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        doc: str | None = None,
+        doc_type: str | None = None,
+        mode: str = "hybrid",
+    ) -> SearchResponse:
+        """Rank units for ``query``; at most one result per article (its best-matching piece)."""
+        started = time.perf_counter()
+        normalised = normalise_query(query)
+        if not normalised:
+            raise QueryError("the query is empty")
+        if not 1 <= k <= MAX_K:
+            raise QueryError(f"k must be between 1 and {MAX_K}, got {k}")
+        if mode not in SEARCH_MODES:
+            raise QueryError(f"unknown mode {mode!r}; valid: {', '.join(SEARCH_MODES)}")
+        allowed = self._allowed(doc, doc_type)
+        depth = max(50, 5 * k)
+        cands = self.candidates(normalised, depth, allowed)
+        if mode == "dense":
+            ranked = [(int(r), float(s)) for s, r in zip(*cands.dense, strict=True) if r >= 0]
+        elif mode == "bm25":
+            ranked = [(int(r), float(s)) for s, r in zip(*cands.bm25, strict=True)]
+        else:
+            ranked = fuse(self.fusion, cands.dense, cands.bm25)
+        results: list[SearchResult] = []
+        seen_units: set[tuple[str, str]] = set()
+        for row, score in ranked:
+            chunk = self.index.chunks[row]
+            unit = (chunk.doc_id, chunk.unit_key)
+            if unit in seen_units:
+                continue
+            seen_units.add(unit)
+            results.append(
+                SearchResult(
+                    rank=len(results) + 1,
+                    score=score,
+                    chunk_id=chunk.chunk_id,
+                    doc_id=chunk.doc_id,
+                    doc_title=chunk.doc_title,
+                    doc_type=chunk.doc_type,
+                    article=chunk.article,
+                    citation=chunk.citation,
+                    text=chunk.text,
+                    sources=chunk.sources,
+                )
+            )
+            if len(results) == k:
+                break
+        took = (time.perf_counter() - started) * 1000
+        return SearchResponse(query=query, took_ms=took, results=tuple(results))
