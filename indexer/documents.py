@@ -95,6 +95,7 @@ def prepare_lines(text: str) -> tuple[list[Line], list[int], int]:
 _INTERPRETATION = re.compile(r"^《([^》]{2,60})》\s*解读\s*(.*)$")
 _REG_TITLE = re.compile(r"^[^，。；：]{4,60}(条例|办法|规定|细则|决定|规则)$")
 _ARTICLE = re.compile(f"^第[{NUM}]+条")
+_DIVISION = re.compile(f"^第[{NUM}]+[编章节]")
 _DOC_TITLE_WORDS = re.compile("(条例|办法|规定|细则|决定|规则|计划|方案|规划|意见|通知|纲要|指引|解读)$")
 _QUOTED_TITLE = re.compile(r"《([^》]{4,60})》")
 
@@ -116,7 +117,9 @@ def split_documents(source: str, lines: list[Line], damaged: Iterable[int] = ())
         elif re.fullmatch(r"《[^》]{2,60}》", line.text) and nxt.startswith("解读"):
             title, rest = f"{line.text[1:-1]}解读", nxt[2:]
             i += 1
-        elif line.glued_tail or (seen_article and _REG_TITLE.match(line.text)):
+        elif line.glued_tail or (
+            seen_article and _REG_TITLE.match(line.text) and not _DIVISION.match(line.text)
+        ):
             title, rest = line.text, ""
         if title is not None and (groups[-1][1] or groups[-1][0]):
             groups.append((title, []))

@@ -111,6 +111,8 @@ def normalise_line(line: str) -> str:
     line = to_simplified(line)
     line = unify_width(line)
     line = re.sub(r"^[-*•·]\s+", "", line.strip())  # markdown/list bullets
+    line = re.sub(r"^#{1,6}\s+", "", line)  # markdown headings: the text is the heading
+    line = re.sub(r"<!--.*?-->", "", line)  # markdown/HTML comments (e.g. <!-- INFO END -->)
     return tidy_spaces(line)
 
 

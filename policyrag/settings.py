@@ -1,0 +1,66 @@
+"""One settings model shared by the CLI, environment variables and a config file.
+
+Precedence (highest first): command-line flags, ``POLICYRAG_*`` environment
+variables, the TOML config file (``--config`` or ``POLICYRAG_CONFIG``), defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    """policyrag configuration."""
+
+    model_config = SettingsConfigDict(env_prefix="POLICYRAG_", extra="forbid")
+
+    corpus: list[Path] = Field(default_factory=lambda: [PROJECT_ROOT / "corpus"])
+    index_dir: Path = PROJECT_ROOT / "indexes" / "default"
+    models_dir: Path = PROJECT_ROOT / "models"
+    embedder: str = "auto"
+    device: str | None = None
+    fusion: str = "convex"
+    dense_weight: float = Field(1.0, ge=0.0)
+    bm25_weight: float = Field(0.3, ge=0.0)
+    rrf_k: int = Field(60, ge=1)
+
+    @field_validator("fusion")
+    @classmethod
+    def _fusion_known(cls, value: str) -> str:
+        from retriever.fusion import FUSION_METHODS
+
+        if value not in FUSION_METHODS:
+            raise ValueError(f"must be one of {', '.join(FUSION_METHODS)}")
+        return value
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be read."""
+
+
+def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from defaults, config file, environment, then ``overrides`` (flags; None = not given)."""
+    config = config or (Path(os.environ["POLICYRAG_CONFIG"]) if os.environ.get("POLICYRAG_CONFIG") else None)
+    file_values: dict[str, Any] = {}
+    if config is not None:
+        try:
+            file_values = tomllib.loads(config.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {config} ({exc.strerror})") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {config} is not valid TOML ({exc})") from exc
+    env = Settings()  # defaults + environment
+    explicit_env = {
+        name for name in Settings.model_fields if f"POLICYRAG_{name.upper()}" in os.environ
+    }
+    values = {**file_values, **{k: getattr(env, k) for k in explicit_env}}
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**values)
