@@ -153,7 +153,7 @@ def detect_title(lines: list[Line]) -> str | None:
     if not lines:
         return None
     first = lines[0].text
-    if len(first) <= 60 and not _TERMINAL.search(first) and not _ARTICLE.match(first):
+    if len(first) <= 60 and not re.search("[。；;！？!?]", first) and not _ARTICLE.match(first):
         return first
     if any(_ARTICLE.match(line.text) for line in lines):
         for line in lines[:5]:

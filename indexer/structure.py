@@ -56,10 +56,20 @@ class _Builder:
     def __init__(self) -> None:
         self.units: list[tuple[int, Unit]] = []
         self._open: tuple[int, str | None, str | None, tuple[str, ...], list[str]] | None = None
+        self._sentence_heading = False
 
-    def open(self, line_no: int, label: str | None, heading: str | None, path: tuple[str, ...]) -> None:
+    def open(
+        self,
+        line_no: int,
+        label: str | None,
+        heading: str | None,
+        path: tuple[str, ...],
+        *,
+        sentence_heading: bool = False,
+    ) -> None:
         self.close()
         self._open = (line_no, label, heading, path, [])
+        self._sentence_heading = sentence_heading
 
     def add(self, text: str, *, join_previous: bool = False) -> None:
         if self._open is None:
@@ -75,6 +85,10 @@ class _Builder:
             return
         line_no, label, heading, path, paragraphs = self._open
         self._open = None
+        if not paragraphs and self._sentence_heading:
+            # A "heading" that is a full sentence and has no body is a sentence glued to
+            # its number (``一、立法必要性制定《条例》是…。``): keep it as text, not lose it.
+            paragraphs = [f"{heading}。"]
         if paragraphs:
             unit = Unit(label, heading, path, tuple(paragraphs), order=len(self.units))
             self.units.append((line_no, unit))
@@ -147,7 +161,7 @@ def _parse_outline(lines: Sequence[Line]) -> list[tuple[int, Unit]]:
             l1, l2 = (f"{m.group(1)}、", ""), None
             head, body = _heading_and_body(m.group(2))
             l1 = (l1[0], head)
-            b.open(line.no, l1[0], head, (f"{l1[0]}{head}",))
+            b.open(line.no, l1[0], head, (f"{l1[0]}{head}",), sentence_heading=m.group(2).endswith("。"))
             if body:
                 b.add(body)
             continue
@@ -155,7 +169,13 @@ def _parse_outline(lines: Sequence[Line]) -> list[tuple[int, Unit]]:
             l2 = (f"（{m.group(1)}）", "")
             head, body = _heading_and_body(m.group(2))
             l2 = (l2[0], head)
-            b.open(line.no, f"{l1[0]}{l2[0]}", head, (f"{l1[0]}{l1[1]}", f"{l2[0]}{head}"))
+            b.open(
+                line.no,
+                f"{l1[0]}{l2[0]}",
+                head,
+                (f"{l1[0]}{l1[1]}", f"{l2[0]}{head}"),
+                sentence_heading=m.group(2).endswith("。"),
+            )
             if body:
                 b.add(body)
             continue

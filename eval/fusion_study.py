@@ -1,0 +1,381 @@
+"""Fusion study: which dense/BM25 fusion should be the default?
+
+Two steps, both runnable as ``python -m eval.fusion_study``:
+
+1. ``--make-subset LAWS_DIR --subset-dir DIR``: pick a fixed random sample of STARD
+   questions, the laws their gold names point at (newest dated version) plus random
+   distractor laws until the subset holds about ``--target-chunks`` chunks, and symlink
+   those files into ``DIR`` (then build it with ``indexer.build.build_index``).
+2. ``--questions FILE --index DIR``: evaluate dense alone, BM25 alone and a grid of
+   RRF / convex fusions on one index. Each question is embedded once; every config
+   fuses the same candidate lists. ``--questions`` is a STARD file, or with
+   ``--dev`` the policy dev set (in-corpus questions, gold = citation strings).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import re
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from eval.metrics import mrr_at_k, ndcg_at_k, recall_at_k
+from eval.statutes import (
+    StatuteQuestion,
+    load_stard,
+    resolution_report,
+    resolve_gold,
+    title_index,
+    title_key,
+    unit_id,
+)
+
+logger = logging.getLogger(__name__)
+
+DEPTH = 100
+RECALL_KS = (1, 5, 10, 100)
+CIVIL_CODE_FOLDER = "民法典"  # its files are parts (编) of one law: always kept together
+
+_DATE = re.compile(r"\((\d{4}-\d{2}-\d{2})\)")
+_ARTICLE_LINE = re.compile(r"^第[一二三四五六七八九十百千零〇两]+条", re.M)
+_HEADING_LINE = re.compile(r"^#{2,} ", re.M)
+
+
+# ---------------------------------------------------------------- configurations
+
+
+@dataclass(frozen=True)
+class Method:
+    """One ranking to evaluate: ``dense``, ``bm25`` or a fusion config."""
+
+    name: str
+    kind: str  # dense | bm25 | rrf | convex
+    dense_weight: float = 1.0
+    bm25_weight: float = 0.0
+    rrf_k: int = 60
+
+
+def default_methods() -> list[Method]:
+    """The grid of the study."""
+    methods = [Method("dense", "dense"), Method("bm25", "bm25")]
+    for w in (1.0, 0.5, 0.3):
+        methods.append(Method(f"rrf(1,{w:g})", "rrf", 1.0, w))
+    for w in (0.1, 0.2, 0.3, 0.5, 0.8):
+        methods.append(Method(f"convex(1,{w:g})", "convex", 1.0, w))
+    return methods
+
+
+# ---------------------------------------------------------------- subset selection
+
+
+@dataclass(frozen=True)
+class LawFile:
+    """A law Markdown file with its title (first ``# `` line) and a chunk estimate."""
+
+    path: Path
+    title: str
+    date: str  # from the file name, "" when undated
+    est_chunks: int
+
+
+def read_law_file(path: Path) -> LawFile:
+    """Title, date and estimated chunk count (articles, else ``##`` sections) of one law file."""
+    text = path.read_text(encoding="utf-8")
+    title = next((ln[2:].strip() for ln in text.splitlines() if ln.startswith("# ")), path.stem)
+    m = _DATE.search(path.name)
+    units = len(_ARTICLE_LINE.findall(text)) or len(_HEADING_LINE.findall(text)) + 1
+    return LawFile(path, title, m.group(1) if m else "", units)
+
+
+def law_groups(files: Sequence[LawFile]) -> dict[str, list[LawFile]]:
+    """One entry per law (key: ``title_key``), holding the files to index for it.
+
+    Versions of one law (same title) keep only the newest dated file; the Civil Code
+    folder's files are parts of one law and are all kept.
+    """
+    versions: dict[str, list[LawFile]] = defaultdict(list)
+    for f in files:
+        versions[title_key(f.title)].append(f)
+    groups: dict[str, list[LawFile]] = {}
+    for key, fs in sorted(versions.items()):
+        parts = [f for f in fs if f.path.parent.name == CIVIL_CODE_FOLDER]
+        groups[key] = sorted(parts, key=lambda f: f.path.name) or [
+            max(fs, key=lambda f: (f.date, f.path.parent.name, f.path.name))
+        ]
+    return groups
+
+
+def select_subset(
+    questions: Sequence[StatuteQuestion],
+    files: Sequence[LawFile],
+    *,
+    sample: int,
+    target_chunks: int,
+    max_chunks: int,
+    seed: int = 0,
+) -> tuple[list[StatuteQuestion], list[str], list[str], dict[str, list[LawFile]]]:
+    """Sample questions; return them, the gold law keys, the distractor law keys and all groups."""
+    sampled = random.Random(seed).sample(list(questions), sample) if sample < len(questions) else list(questions)
+    groups = law_groups(files)
+    titles = title_index(f.title for fs in groups.values() for f in fs)
+    gold_keys = sorted(
+        {title_key(r[0]) for q in sampled for g in q.gold if (r := resolve_gold(g, titles)) is not None}
+    )
+    size = sum(f.est_chunks for k in gold_keys for f in groups[k])
+    others = [k for k in groups if k not in set(gold_keys)]
+    random.Random(seed).shuffle(others)
+    distractors: list[str] = []
+    for key in others:
+        if size >= target_chunks:
+            break
+        extra = sum(f.est_chunks for f in groups[key])
+        if size + extra > max_chunks:
+            continue
+        distractors.append(key)
+        size += extra
+    return sampled, gold_keys, distractors, groups
+
+
+def make_subset(args: argparse.Namespace) -> int:
+    """CLI step 1: write the symlinked subset folder and a ``subset.json`` description beside it."""
+    questions = load_stard(args.questions)
+    files = [read_law_file(p) for p in sorted(Path(args.make_subset).rglob("*.md"))]
+    sampled, gold_keys, distractors, groups = select_subset(
+        questions, files, sample=args.sample, target_chunks=args.target_chunks, max_chunks=args.max_chunks
+    )
+    out: Path = args.subset_dir
+    out.mkdir(parents=True, exist_ok=True)
+    chosen = [f for k in [*gold_keys, *distractors] for f in groups[k]]
+    for f in chosen:
+        link = out / f.path.name
+        if link.exists() or link.is_symlink():
+            raise SystemExit(f"{link} exists (two chosen files share a name?); use an empty --subset-dir")
+        link.symlink_to(f.path.resolve())
+    info = {
+        "sample": len(sampled),
+        "seed": 0,
+        "question_ids": [q.id for q in sampled],
+        "gold_laws": len(gold_keys),
+        "distractor_laws": len(distractors),
+        "files": len(chosen),
+        "estimated_chunks": sum(f.est_chunks for f in chosen),
+        "gold_files": [f.path.name for k in gold_keys for f in groups[k]],
+        "distractor_files": [f.path.name for k in distractors for f in groups[k]],
+    }
+    (out.parent / f"{out.name}.json").write_text(json.dumps(info, ensure_ascii=False, indent=1), "utf-8")
+    print(json.dumps({k: v for k, v in info.items() if not isinstance(v, list)}, ensure_ascii=False))
+    return 0
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+@dataclass(frozen=True)
+class EvalQuestion:
+    """A question with its gold unit identities (``《title》label``)."""
+
+    id: str
+    question: str
+    gold: tuple[str, ...]
+
+
+def dedupe_units(rows: Sequence[int], unit_of_row: Callable[[int], str]) -> list[str]:
+    """Unit identities in rank order, keeping the first occurrence of each unit."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for row in rows:
+        unit = unit_of_row(row)
+        if unit not in seen:
+            seen.add(unit)
+            out.append(unit)
+    return out
+
+
+def rank_rows(method: Method, dense: tuple[np.ndarray, np.ndarray], bm25: tuple[np.ndarray, np.ndarray]) -> list[int]:
+    """Rows ranked by ``method`` from the raw candidate lists."""
+    from retriever.fusion import FusionConfig, fuse
+
+    if method.kind == "dense":
+        return [int(r) for r in dense[1] if r >= 0]
+    if method.kind == "bm25":
+        return [int(r) for r in bm25[1]]
+    config = FusionConfig(method.kind, method.dense_weight, method.bm25_weight, method.rrf_k)
+    return [row for row, _ in fuse(config, dense, bm25)]
+
+
+def score_ranking(ranked: Sequence[str], gold: Sequence[str]) -> dict[str, float]:
+    """The study's metrics for one ranked, de-duplicated unit list."""
+    scores = {f"R@{k}": recall_at_k(ranked, gold, k) for k in RECALL_KS}
+    scores["MRR@10"] = mrr_at_k(ranked, gold, 10)
+    scores["nDCG@10"] = ndcg_at_k(ranked, gold, 10)
+    return scores
+
+
+def evaluate(
+    questions: Sequence[EvalQuestion],
+    candidates: Callable[[str], tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]],
+    unit_of_row: Callable[[int], str],
+    methods: Sequence[Method],
+) -> dict[str, dict[str, float]]:
+    """Mean metrics per method; ``candidates`` is called once per question."""
+    sums: dict[str, dict[str, float]] = {m.name: defaultdict(float) for m in methods}
+    for q in questions:
+        dense, bm25 = candidates(q.question)
+        for m in methods:
+            ranked = dedupe_units(rank_rows(m, dense, bm25), unit_of_row)
+            for name, value in score_ranking(ranked, q.gold).items():
+                sums[m.name][name] += value
+    n = max(1, len(questions))
+    return {m: {k: round(v / n, 4) for k, v in s.items()} for m, s in sums.items()}
+
+
+def stard_eval_questions(
+    questions: Sequence[StatuteQuestion], titles: Sequence[str], units: set[str]
+) -> tuple[list[EvalQuestion], list[EvalQuestion], dict[str, int]]:
+    """Gold resolved to unit identities.
+
+    Returns (questions whose resolved gold units exist in the index, questions whose gold
+    title resolves — missing units then count as misses, counts).
+    """
+    index = title_index(titles)
+    present: list[EvalQuestion] = []
+    resolved_q: list[EvalQuestion] = []
+    counts = {"resolved_names": 0, "names_in_index": 0}
+    for q in questions:
+        gold = [unit_id(*r) for g in q.gold if (r := resolve_gold(g, index)) is not None]
+        gold = list(dict.fromkeys(gold))
+        in_index = [g for g in gold if g in units]
+        counts["resolved_names"] += len(gold)
+        counts["names_in_index"] += len(in_index)
+        if gold:
+            resolved_q.append(EvalQuestion(q.id, q.question, tuple(gold)))
+        if in_index:
+            present.append(EvalQuestion(q.id, q.question, tuple(in_index)))
+    return present, resolved_q, counts
+
+
+def load_dev(path: Path) -> list[EvalQuestion]:
+    """In-corpus questions of the policy dev set."""
+    out: list[EvalQuestion] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            obj = json.loads(line)
+            if obj.get("kind") == "in_corpus" and obj["gold"]:
+                out.append(EvalQuestion(str(obj["id"]), obj["question"], tuple(obj["gold"])))
+    return out
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    """CLI step 2: evaluate every method on one index and write the JSON report."""
+    from indexer.normalise import normalise_query
+    from models.embedders import create_embedder
+    from retriever.search import Searcher
+    from retriever.store import load_index
+
+    index = load_index(args.index)
+    embedder = create_embedder(index.manifest.embedder, models_dir=args.models_dir)
+    searcher = Searcher(index, embedder)
+    chunks = index.chunks
+
+    def unit_of_row(row: int) -> str:
+        return unit_id(chunks[row].doc_title, chunks[row].unit_key)
+
+    units = {unit_of_row(i) for i in range(len(chunks))}
+    report: dict[str, object] = {
+        "index": str(args.index),
+        "embedder": index.manifest.embedder,
+        "index_counts": index.manifest.counts,
+        "depth": DEPTH,
+    }
+    sets: dict[str, list[EvalQuestion]] = {}
+    if args.dev:
+        qs = load_dev(args.questions)
+        missing = sorted({g for q in qs for g in q.gold if g not in units})
+        report.update(questions=len(qs), gold_names=sum(len(q.gold) for q in qs), gold_not_in_index=missing)
+        sets["main"] = qs
+    else:
+        all_q = load_stard(args.questions)
+        sampled = random.Random(0).sample(all_q, args.sample) if args.sample < len(all_q) else all_q
+        titles = [d.title for d in index.documents]
+        res = resolution_report(sampled, titles)
+        present, resolved_q, counts = stard_eval_questions(sampled, titles, units)
+        report.update(
+            sample=len(sampled),
+            sample_seed=0,
+            gold_names=res.gold_names,
+            resolved_gold_names=res.resolved_names,
+            questions_any_gold_resolved=res.questions_any_resolved,
+            questions_all_gold_resolved=res.questions_all_resolved,
+            resolved_names_in_index=counts["names_in_index"],
+            questions_with_gold_in_index=len(present),
+            unknown_titles=res.unknown_titles[:30],
+            missing_units=sorted({g for q in resolved_q for g in q.gold if g not in units})[:200],
+        )
+        sets["main"] = present
+        sets["title_resolved"] = resolved_q
+
+    cache: dict[str, tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]] = {}
+
+    def candidates(question: str) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+        if question not in cache:
+            c = searcher.candidates(normalise_query(question), DEPTH)
+            cache[question] = (c.dense, c.bm25)
+        return cache[question]
+
+    methods = default_methods()
+    started = time.perf_counter()
+    results = {name: evaluate(qs, candidates, unit_of_row, methods) for name, qs in sets.items()}
+    report["evaluated_questions"] = {name: len(qs) for name, qs in sets.items()}
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    report["methods"] = [asdict(m) for m in methods]
+    report["results"] = results
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    for name, table in results.items():
+        print(f"\n[{name}] n={len(sets[name])}")
+        print(format_table(table))
+    return 0
+
+
+def format_table(table: dict[str, dict[str, float]]) -> str:
+    """Markdown table: one row per method."""
+    cols = [f"R@{k}" for k in RECALL_KS] + ["MRR@10", "nDCG@10"]
+    lines = ["| method | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for name, row in table.items():
+        lines.append(f"| {name} | " + " | ".join(f"{row[c]:.3f}" for c in cols) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point."""
+    p = argparse.ArgumentParser(prog="python -m eval.fusion_study", description=__doc__.split("\n\n")[0])
+    p.add_argument("--questions", type=Path, required=True)
+    p.add_argument("--index", type=Path, help="index folder to evaluate")
+    p.add_argument("--sample", type=int, default=300, help="STARD questions sampled with seed 0")
+    p.add_argument("--dev", action="store_true", help="questions are the policy dev set (in-corpus only)")
+    p.add_argument("--out", type=Path, default=Path("eval/reports/fusion_study_stard.json"))
+    p.add_argument("--models-dir", type=Path, default=Path("models"))
+    p.add_argument("--make-subset", metavar="LAWS_DIR", help="write the subset folder instead of evaluating")
+    p.add_argument("--subset-dir", type=Path, default=Path("/tmp/stard_subset"))
+    p.add_argument("--target-chunks", type=int, default=9000)
+    p.add_argument("--max-chunks", type=int, default=9800)
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.make_subset:
+        return make_subset(args)
+    if args.index is None:
+        p.error("--index is required unless --make-subset is given")
+    return run_eval(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
