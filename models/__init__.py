@@ -1,0 +1,4 @@
+"""Embedding backends (``models.embedders``) and model asset assembly (``models.assets``).
+
+Submodules are imported explicitly so that importing this package stays cheap.
+"""
