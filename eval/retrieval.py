@@ -138,9 +138,7 @@ def format_table(report: RetrievalReport) -> str:
         "|---|---|---|---|---|",
     ]
     for m in report.methods:
-        lines.append(
-            f"| {m.method} | {m.recall[1]:.3f} | {m.recall[5]:.3f} | {m.recall[10]:.3f} | {m.mrr10:.3f} |"
-        )
+        lines.append(f"| {m.method} | {m.recall[1]:.3f} | {m.recall[5]:.3f} | {m.recall[10]:.3f} | {m.mrr10:.3f} |")
     lat = report.latency_ms
     lines += ["", f"hybrid search latency (warm, k=10): p50 {lat['p50']} ms, p95 {lat['p95']} ms"]
     if report.misses:

@@ -117,9 +117,7 @@ def split_documents(source: str, lines: list[Line], damaged: Iterable[int] = ())
         elif re.fullmatch(r"《[^》]{2,60}》", line.text) and nxt.startswith("解读"):
             title, rest = f"{line.text[1:-1]}解读", nxt[2:]
             i += 1
-        elif line.glued_tail or (
-            seen_article and _REG_TITLE.match(line.text) and not _DIVISION.match(line.text)
-        ):
+        elif line.glued_tail or (seen_article and _REG_TITLE.match(line.text) and not _DIVISION.match(line.text)):
             title, rest = line.text, ""
         if title is not None and (groups[-1][1] or groups[-1][0]):
             groups.append((title, []))

@@ -51,7 +51,7 @@ def _opencc() -> Callable[[str], str]:
     import opencc
 
     converter = opencc.OpenCC("t2s")
-    return converter.convert  # type: ignore[no-any-return]
+    return converter.convert
 
 
 def to_simplified(text: str) -> str:

@@ -154,7 +154,7 @@ def _parse_outline(lines: Sequence[Line]) -> list[tuple[int, Unit]]:
         text = line.text
         if m := _BOX.match(text):
             heading = m.group(2).strip()
-            path = tuple(f"{lab}{h}" for lab, h in (l1, l2) if lab) if l1 else ()
+            path = tuple(f"{lab}{h}" for lab, h in (x for x in (l1, l2) if x is not None))
             b.open(line.no, f"专栏{m.group(1)}", heading, (*path, f"专栏{m.group(1)} {heading}".strip()))
             continue
         if m := _L1.match(text):

@@ -92,9 +92,7 @@ def write_stamp(models_dir: Path, stamp: Stamp) -> None:
         "asset": stamp.asset,
         "sha256": stamp.sha256,
         "size": stamp.size,
-        "files": {
-            r.relpath: {"size": r.size, "mtime_ns": r.mtime_ns, "sha256": r.sha256} for r in stamp.files
-        },
+        "files": {r.relpath: {"size": r.size, "mtime_ns": r.mtime_ns, "sha256": r.sha256} for r in stamp.files},
     }
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{stamp.asset}.", suffix=".stamp")
     try:

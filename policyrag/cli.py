@@ -39,7 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--embedder", help="auto, e5-small, embeddinggemma-300m or st:<path> (default: auto)")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--if-missing", action="store_true", help="do nothing when a valid index already exists")
+    p.add_argument(
+        "--if-changed",
+        action="store_true",
+        help="build only when there is no valid index of these files yet (or the files or embedder changed)",
+    )
     _add_common(p)
 
     p = sub.add_parser("search", help="search the index")
@@ -48,7 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--jsonl", action="store_true", help="read queries from stdin, one per line; JSON lines out")
     p.add_argument("--doc", help="only this document id (see: policyrag documents)")
-    p.add_argument("--type", dest="doc_type", help="only this document type (regulation, interpretation, plan, article)")
+    p.add_argument(
+        "--type", dest="doc_type", help="only this document type (regulation, interpretation, plan, article)"
+    )
     p.add_argument("--mode", default="hybrid", choices=["hybrid", "dense", "bm25"], help="retrieval mode")
     _add_common(p)
 
@@ -90,11 +96,15 @@ def cmd_index(args: argparse.Namespace, out: TextIO) -> int:
 
     settings = _settings(args, embedder=args.embedder, device=args.device)
     paths = args.paths or settings.corpus
-    if args.if_missing:
+    if args.if_changed:
+        from indexer.build import corpus_fingerprint
+
         try:
             manifest = read_manifest(settings.index_dir)
-            print(f"index exists at {settings.index_dir} ({manifest.counts['chunks']} chunks); not rebuilt", file=out)
-            return 0
+            same_embedder = args.embedder is None or args.embedder in ("auto", manifest.embedder)
+            if manifest.corpus_fingerprint == corpus_fingerprint(paths) and same_embedder:
+                print(f"index at {settings.index_dir} is up to date ({manifest.counts['chunks']} chunks)", file=out)
+                return 0
         except IndexStoreError:
             pass
     embedder = create_embedder(settings.embedder, models_dir=settings.models_dir, device=settings.device)
@@ -184,7 +194,10 @@ def cmd_documents(args: argparse.Namespace, out: TextIO) -> int:
         out.write(json.dumps(docs, ensure_ascii=False, indent=1) + "\n")
         return 0
     for d in index.documents:
-        print(f"{d.doc_id}  [{d.doc_type}]  《{d.title}》  {counts.get(d.doc_id, 0)} chunks  ← {', '.join(d.sources)}", file=out)
+        print(
+            f"{d.doc_id}  [{d.doc_type}]  《{d.title}》  {counts.get(d.doc_id, 0)} chunks  ← {', '.join(d.sources)}",
+            file=out,
+        )
     return 0
 
 

@@ -58,9 +58,7 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {config} is not valid TOML ({exc})") from exc
     env = Settings()  # defaults + environment
-    explicit_env = {
-        name for name in Settings.model_fields if f"POLICYRAG_{name.upper()}" in os.environ
-    }
+    explicit_env = {name for name in Settings.model_fields if f"POLICYRAG_{name.upper()}" in os.environ}
     values = {**file_values, **{k: getattr(env, k) for k in explicit_env}}
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**values)

@@ -47,6 +47,7 @@ class DenseIndex:
     def build(self, vectors: np.ndarray) -> DenseIndex:
         """Replace the contents with ``vectors`` and choose flat or HNSW by size."""
         vectors = self._check(vectors)
+        index: faiss.Index
         if len(vectors) >= self.hnsw_threshold:
             index = faiss.IndexHNSWFlat(self.dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
             index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
@@ -83,12 +84,12 @@ class DenseIndex:
         if not mask.all():
             selector = faiss.IDSelectorBatch(np.flatnonzero(mask).astype(np.int64))
             params = (
-                faiss.SearchParametersHNSW(sel=selector, efSearch=max(HNSW_EF_SEARCH, k))
+                faiss.SearchParametersHNSW(sel=selector, efSearch=max(HNSW_EF_SEARCH, k))  # type: ignore[attr-defined]
                 if self.kind == "hnsw"
-                else faiss.SearchParameters(sel=selector)
+                else faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
             )
         elif self.kind == "hnsw":
-            params = faiss.SearchParametersHNSW(efSearch=max(HNSW_EF_SEARCH, k))
+            params = faiss.SearchParametersHNSW(efSearch=max(HNSW_EF_SEARCH, k))  # type: ignore[attr-defined]
         scores, rows = self._index.search(queries, k, params=params)
         return scores, rows
 

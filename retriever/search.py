@@ -34,9 +34,7 @@ class Searcher:
 
     def __init__(self, index: LoadedIndex, embedder: Embedder, *, fusion: FusionConfig | None = None) -> None:
         if embedder.name != index.manifest.embedder:
-            raise ValueError(
-                f"index was built with {index.manifest.embedder!r} but embedder is {embedder.name!r}"
-            )
+            raise ValueError(f"index was built with {index.manifest.embedder!r} but embedder is {embedder.name!r}")
         self.index = index
         self.embedder = embedder
         self.fusion = fusion or FusionConfig()

@@ -77,7 +77,7 @@ class BM25Index:
         return scores[top], top.astype(np.int64)
 
     def save(self, folder: Path) -> None:
-        """Write the term lists and parameters (the BM25 matrix is rebuilt on load, in well under a second per 10k rows)."""
+        """Write the term lists and parameters; the BM25 matrix is rebuilt on load (fast: sparse counting)."""
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "params.json").write_text(
             json.dumps({"k1": self.k1, "b": self.b, "deleted": sorted(self._deleted)}), encoding="utf-8"

