@@ -17,8 +17,16 @@ def chinese_number(n: int) -> str:
     """1 → 一, 12 → 十二, 25 → 二十五 (enough for paragraph numbers)."""
     if n < 10:
         return _CN_DIGITS[n]
-    tens, ones = divmod(n, 10)
-    return ("" if tens == 1 else _CN_DIGITS[tens]) + "十" + (_CN_DIGITS[ones] if ones else "")
+    if n < 100:
+        tens, ones = divmod(n, 10)
+        return ("" if tens == 1 else _CN_DIGITS[tens]) + "十" + (_CN_DIGITS[ones] if ones else "")
+    hundreds, rest = divmod(n, 100)
+    head = _CN_DIGITS[hundreds] + "百"
+    if rest == 0:
+        return head
+    if rest < 10:
+        return head + "零" + _CN_DIGITS[rest]
+    return head + (_CN_DIGITS[1] if rest < 20 else "") + chinese_number(rest)
 
 
 def split_sentences(text: str) -> list[str]:
@@ -54,7 +62,8 @@ def _pack(items: Sequence[str], budget: int, count: Callable[[str], int]) -> lis
     used = 0
     for i, item in enumerate(items):
         n = count(item)
-        if groups and used + n <= budget and sum(len(items[j]) for j in groups[-1]) + len(item) <= MAX_CHUNK_CHARS:
+        joined = sum(len(items[j]) + 1 for j in groups[-1]) + len(item) if groups else 0  # +1: the "\n" joints
+        if groups and used + n <= budget and joined <= MAX_CHUNK_CHARS:
             groups[-1].append(i)
             used += n
         else:

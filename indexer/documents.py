@@ -26,7 +26,7 @@ _SENTENCE_END = "。；;：:！？!?"
 _CUT = re.compile(
     "|".join(
         [
-            f"(?<![本该此前各下])第[{NUM}]+[编章节](?=\\s|[^条款项])",  # chapter headings
+            f"(?<![本该此前各下例法])第[{NUM}]+[编章节](?=\\s|[^条款项])",  # chapter headings
             f"第[{NUM}]+条(?=\\s)",  # article label followed by a space
             f"(?<=[{_SENTENCE_END}])第[{NUM}]+条",  # article label after a sentence end
             "《[^》]{2,60}》解读",  # start of an interpretation
@@ -126,19 +126,23 @@ def split_documents(source: str, lines: list[Line], damaged: Iterable[int] = ())
                 groups[-1][1].append(Line(line.no, rest.strip(), line.reflowed))
         elif title is not None:
             groups[-1] = (title, groups[-1][1])
+            if rest:
+                groups[-1][1].append(Line(line.no, rest.strip(), line.reflowed))
         else:
             groups[-1][1].append(line)
             seen_article = seen_article or bool(_ARTICLE.match(line.text))
         i += 1
 
     docs: list[LogicalDocument] = []
-    for part, (title, body) in enumerate(g for g in groups if g[1]):
+    for title, body in (g for g in groups if g[1]):
         title = title or detect_title(body)
         if title and body and body[0].text == title:
             body = body[1:]
+        if not body:  # a title with nothing under it (e.g. a page header) is not a document
+            continue
         first, last = body[0].no, body[-1].no
         in_doc = tuple(n for n in damaged if first <= n <= last + 1)
-        docs.append(LogicalDocument(source, part, title, tuple(body), in_doc))
+        docs.append(LogicalDocument(source, len(docs), title, tuple(body), in_doc))
     return docs
 
 
@@ -151,7 +155,8 @@ def detect_title(lines: list[Line]) -> str | None:
     if not lines:
         return None
     first = lines[0].text
-    if len(first) <= 60 and not re.search("[。；;！？!?]", first) and not _ARTICLE.match(first):
+    outline_start = re.match(f"^([{NUM}]{{1,3}}、|[（(][{NUM}]{{1,3}}[)）]|\\d{{1,2}}[.．、]|专栏\\s*\\d)", first)
+    if len(first) <= 60 and not re.search("[。；;！？!?]", first) and not _ARTICLE.match(first) and not outline_start:
         return first
     if any(_ARTICLE.match(line.text) for line in lines):
         for line in lines[:5]:

@@ -5,9 +5,10 @@ The corpus shows GBK-as-Big5 style damage such as ``。ㄒ唬┭芯恐贫ㄈ斯�
 The rule is deliberately simple and stated here so that it can be tested:
 a line is mojibake when it contains, next to Chinese text,
 
-* characters from scripts that do not occur in Chinese policy prose
-  (bopomofo, kana, box drawing, Greek/Cyrillic letters, private-use, U+FFFD), or
-* a literal ``?`` squeezed between two Chinese characters (a lost byte).
+characters from scripts that do not occur in Chinese policy prose (bopomofo,
+kana, box drawing, Greek/Cyrillic letters, private-use, U+FFFD). A ``?`` between
+two Chinese characters is NOT taken as damage: scraped pages write ``是什么?`` with
+half-width punctuation.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ _FOREIGN_SCRIPT = re.compile(
     "\ufffd"  # replacement character
     "]"
 )
-_LOST_BYTE = re.compile(f"[{_CJK}]\\?[{_CJK}]")
 _HAS_CJK = re.compile(f"[{_CJK}]")
 
 
@@ -34,9 +34,13 @@ def mojibake_spans(line: str) -> list[tuple[int, int]]:
     """Return the character spans in ``line`` that show mojibake (empty if clean)."""
     if not _HAS_CJK.search(line):
         return []
-    spans = [(m.start(), m.end()) for m in _FOREIGN_SCRIPT.finditer(line)]
-    spans += [(m.start() + 1, m.start() + 2) for m in _LOST_BYTE.finditer(line)]
-    return sorted(spans)
+    return [(m.start(), m.end()) for m in _FOREIGN_SCRIPT.finditer(line)]
+
+
+def foreign_ratio(text: str) -> float:
+    """Share of characters from scripts foreign to Chinese prose, over Chinese characters (decode sanity check)."""
+    cjk = len(_HAS_CJK.findall(text))
+    return len(_FOREIGN_SCRIPT.findall(text)) / cjk if cjk else 0.0
 
 
 def is_mojibake(line: str) -> bool:

@@ -17,7 +17,7 @@ _CJK_PUNCT = "，。；：！？、（）《》“”‘’【】—…·「」�
 _PINYIN_SYLLABLE = re.compile(
     r"^(zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?"
     r"(iong|uang|iang|ueng|ang|eng|ing|ong|uai|uan|ian|iao|van|ai|ei|ao|ou|an|en|er|in|un|vn|ia|ie|iu|"
-    r"ua|uo|ui|ve|a|o|e|i|u|v|n|ng)$"
+    r"ua|uo|ui|ue|ve|a|o|e|i|u|v|n|ng)$"
 )
 _TONE_MARKS = str.maketrans(
     "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ",
@@ -124,10 +124,11 @@ def normalise_query(query: str) -> str:
 _BOILERPLATE = [
     re.compile(p)
     for p in (
-        r"微信扫描二维码|扫一扫|关注公众号|分享到[:：]?|打印本页|关闭窗口|【?字号|责任编辑[:：]|来源[:：]",
+        r"微信扫描二维码|扫一扫|关注公众号|分享到[:：]?|打印本页|关闭窗口|【?字号|责任编辑[:：]",
+        r"^来源[:：].{0,30}$",
         r"浏览量|浏览次数|阅读量|点击数",
         r"^\d{4}[/-]\d{1,2}[/-]\d{1,2}\s+\d{1,2}:\d{2}",
-        r"^[\u4e00-\u9fff]{2,8}网$",
+        r"^[\u4e00-\u9fff]{0,8}(人大网|政府网|新闻网|人民网|新华网|政务网|门户网站)$",
         r"^[（(]\d{1,4}[)）]$",
         r"^(上一篇|下一篇|返回顶部|首页)[:：]?",
     )

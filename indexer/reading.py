@@ -7,9 +7,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from indexer.mojibake import foreign_ratio
+
 logger = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = (".txt", ".md")
+MAX_FOREIGN_RATIO = 0.01  # kana/bopomofo/box-drawing per Chinese character in a plausible decode
 
 
 class UnreadableFileError(ValueError):
@@ -40,11 +43,27 @@ def decode_bytes(data: bytes, *, name: str = "<bytes>") -> tuple[str, str]:
         return _strict(data[3:], "utf-8", name), "utf-8-sig"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return _strict(data, "utf-16", name), "utf-16"
-    for encoding in ("utf-8", "gb18030"):
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    # GB18030 accepts almost any byte string, Big5 included, so a successful decode
+    # proves little: accept it only when the result reads as Chinese text.
+    decoded = []
+    for encoding in ("gb18030", "big5"):
         try:
-            return data.decode(encoding), encoding
+            text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
+        ratio = foreign_ratio(text)
+        if ratio <= MAX_FOREIGN_RATIO:
+            return text, encoding
+        decoded.append((ratio, encoding))
+    if decoded:
+        raise UnreadableFileError(
+            f"{name}: decodes as {', '.join(e for _, e in decoded)} only as garbled text; "
+            "convert it to UTF-8 first"
+        )
     try:
         from charset_normalizer import from_bytes
     except ImportError:  # pragma: no cover - dependency is declared

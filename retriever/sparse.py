@@ -54,7 +54,7 @@ class BM25Index:
 
     def scores(self, terms: Sequence[str]) -> np.ndarray:
         """BM25 score of every row for a query's terms (deleted rows score 0)."""
-        if self._bm25 is None or not self._docs:
+        if self._bm25 is None or not self._docs or not terms:
             return np.zeros(len(self._docs), dtype=np.float32)
         scores = np.asarray(self._bm25.get_scores(list(terms)), dtype=np.float32)
         if self._deleted:
