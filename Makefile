@@ -17,7 +17,7 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install -q --disable-pip-version-check torch==2.13.0
-	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	CMAKE_ARGS="-DLLAVA_BUILD=OFF $(CMAKE_ARGS)" $(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
 	touch $@
 
 install: $(STAMP)
@@ -38,7 +38,7 @@ lint: install
 	$(BIN)/ruff check .
 
 typecheck: install
-	$(BIN)/mypy indexer retriever models policyrag eval
+	$(BIN)/mypy indexer retriever answer models policyrag eval
 
 pytest: models
 	$(BIN)/pytest -q

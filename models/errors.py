@@ -17,3 +17,11 @@ class AssetError(RuntimeError):
 
 class EmbeddingError(RuntimeError):
     """A backend returned vectors that cannot be used (wrong shape, zero or non-finite rows)."""
+
+
+class UnknownGeneratorError(ValueError):
+    """A generator (LLM) name is not in the registry."""
+
+
+class GenerationError(RuntimeError):
+    """A generation request cannot be served (e.g. prompt + max_tokens exceed the context window)."""

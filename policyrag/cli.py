@@ -58,6 +58,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", default="hybrid", choices=["hybrid", "dense", "bm25"], help="retrieval mode")
     _add_common(p)
 
+    p = sub.add_parser("ask", help="answer a question with cited articles (local LLM)")
+    p.add_argument("question", nargs="?", help="the question (simplified or traditional Chinese)")
+    p.add_argument("-k", type=int, help="articles given to the model (1-20, default 4)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--jsonl", action="store_true", help="read questions from stdin, one per line; JSON lines out")
+    p.add_argument("--no-llm", action="store_true", help="answer with the most relevant sentences, no model")
+    p.add_argument("--model", dest="generator", help="auto, qwen2.5-0.5b-instruct-q4_k_m or gguf:<path>")
+    _add_common(p)
+
     p = sub.add_parser("documents", help="list the indexed documents")
     p.add_argument("--json", action="store_true", help="print JSON")
     _add_common(p)
@@ -179,6 +188,90 @@ def cmd_search(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     return 0
 
 
+def open_answerer(settings: Settings, *, no_llm: bool):  # type: ignore[no-untyped-def]
+    """Searcher + generator (loaded once); without a model file, fall back to extractive answers, loudly."""
+    from answer.answerer import Answerer, AnswerSettings
+    from models.errors import ModelNotAvailableError
+    from models.generators import create_generator
+
+    searcher = open_searcher(settings)
+    generator = None
+    if not no_llm:
+        try:
+            generator = create_generator(
+                settings.generator,
+                models_dir=settings.models_dir,
+                n_ctx=settings.n_ctx,
+                n_gpu_layers=settings.n_gpu_layers,
+                n_threads=settings.n_threads,
+            )
+        except ModelNotAvailableError as exc:
+            print(f"policyrag: warning: {exc}; answering without a model (as --no-llm)", file=sys.stderr)
+    answer_settings = AnswerSettings(
+        k=settings.answer_k, context_tokens=settings.context_tokens, prompt_style=settings.prompt_style
+    )
+    return Answerer(searcher, generator, settings=answer_settings)
+
+
+def _print_answer(result, out: TextIO, *, streamed: str) -> None:  # type: ignore[no-untyped-def]
+    if result.abstained:
+        print(("\n" if streamed else "") + f"{result.answer}（未找到可靠依据，已拒答）", file=out)
+        return
+    if streamed.strip() != result.answer:
+        print(("\n\n核验后的回答：" if streamed else "") + result.answer, file=out)
+    else:
+        print(file=out)
+    print("\n引用：", file=out)
+    for c in result.citations:
+        print(f"[{c.n}] {c.citation}\n    “{c.quote}”", file=out)
+    if result.unsupported:
+        print("\n已删除（资料不支持）：" + " / ".join(result.unsupported), file=out)
+    timing = f"{result.took_ms / 1000:.1f} s"
+    if result.first_token_ms is not None:
+        timing += f", first token {result.first_token_ms / 1000:.1f} s"
+    print(f"({result.model}; {timing})", file=out)
+
+
+def cmd_ask(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
+    """``policyrag ask``."""
+    from retriever.search import QueryError
+
+    if args.jsonl and args.question:
+        raise CLIError("give a QUESTION or --jsonl (questions on stdin), not both")
+    if not args.jsonl and not (args.question or "").strip():
+        raise CLIError("the question is empty")
+    if args.k is not None and not 1 <= args.k <= 20:
+        raise CLIError(f"-k must be between 1 and 20, got {args.k}")
+    settings = _settings(args, generator=args.generator)
+    answerer = open_answerer(settings, no_llm=args.no_llm)
+    if args.jsonl:
+        for line in stdin:
+            question = line.rstrip("\n")
+            try:
+                payload = answerer.ask(question, k=args.k, no_llm=args.no_llm).to_dict()
+            except QueryError as exc:
+                payload = {"question": question, "error": str(exc)}
+            out.write(json.dumps(payload, ensure_ascii=False) + "\n")
+            out.flush()
+        return 0
+    streamed: list[str] = []
+
+    def on_token(piece: str) -> None:
+        streamed.append(piece)
+        out.write(piece)
+        out.flush()
+
+    try:
+        result = answerer.ask(args.question, k=args.k, no_llm=args.no_llm, on_token=None if args.json else on_token)
+    except QueryError as exc:
+        raise CLIError(str(exc)) from exc
+    if args.json:
+        out.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=1) + "\n")
+    else:
+        _print_answer(result, out, streamed="".join(streamed))
+    return 0
+
+
 def cmd_documents(args: argparse.Namespace, out: TextIO) -> int:
     """``policyrag documents``."""
     from dataclasses import asdict
@@ -237,7 +330,13 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from indexer.catalog import CatalogError
     from indexer.pipeline import EmptyCorpusError
     from indexer.reading import UnreadableFileError
-    from models.errors import AssetError, ModelNotAvailableError, UnknownEmbedderError
+    from models.errors import (
+        AssetError,
+        GenerationError,
+        ModelNotAvailableError,
+        UnknownEmbedderError,
+        UnknownGeneratorError,
+    )
     from retriever.store import IndexStoreError
 
     return (
@@ -248,6 +347,8 @@ def _known_errors() -> tuple[type[BaseException], ...]:
         AssetError,
         ModelNotAvailableError,
         UnknownEmbedderError,
+        UnknownGeneratorError,
+        GenerationError,
         IndexStoreError,
         FileNotFoundError,
     )
@@ -267,6 +368,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, stdin:
     commands = {
         "index": lambda: cmd_index(args, out),
         "search": lambda: cmd_search(args, out, stdin),
+        "ask": lambda: cmd_ask(args, out, stdin),
         "documents": lambda: cmd_documents(args, out),
         "models": lambda: cmd_models(args, out),
         "eval": lambda: cmd_eval(args, out),

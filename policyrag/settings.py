@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     dense_weight: float = Field(1.0, ge=0.0)
     bm25_weight: float = Field(0.3, ge=0.0)
     rrf_k: int = Field(60, ge=1)
+    generator: str = "auto"
+    n_ctx: int = Field(4096, ge=512)
+    n_threads: int | None = Field(None, ge=1)
+    n_gpu_layers: int | None = None
+    answer_k: int = Field(4, ge=1, le=20)
+    context_tokens: int = Field(900, ge=100)
+    prompt_style: str = "auto"
 
     @field_validator("fusion")
     @classmethod

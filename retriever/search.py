@@ -62,27 +62,8 @@ class Searcher:
         bm25 = self.index.bm25.search(terms, depth, allowed=allowed)
         return Candidates((dense[0][0], dense[1][0]), bm25)
 
-    def search(
-        self,
-        query: str,
-        *,
-        k: int = 10,
-        doc: str | None = None,
-        doc_type: str | None = None,
-        mode: str = "hybrid",
-    ) -> SearchResponse:
-        """Rank units for ``query``; at most one result per article (its best-matching piece)."""
-        started = time.perf_counter()
-        normalised = normalise_query(query)
-        if not normalised:
-            raise QueryError("the query is empty")
-        if not 1 <= k <= MAX_K:
-            raise QueryError(f"k must be between 1 and {MAX_K}, got {k}")
-        if mode not in SEARCH_MODES:
-            raise QueryError(f"unknown mode {mode!r}; valid: {', '.join(SEARCH_MODES)}")
-        allowed = self._allowed(doc, doc_type)
-        depth = max(50, 5 * k)
-        cands = self.candidates(normalised, depth, allowed)
+    def rank(self, cands: Candidates, *, k: int = 10, mode: str = "hybrid") -> tuple[SearchResult, ...]:
+        """Fuse candidates (or take one list) and keep the best piece of each article, top ``k``."""
         if mode == "dense":
             ranked = [(int(r), float(s)) for s, r in zip(*cands.dense, strict=True) if r >= 0]
         elif mode == "bm25":
@@ -113,5 +94,28 @@ class Searcher:
             )
             if len(results) == k:
                 break
+        return tuple(results)
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        doc: str | None = None,
+        doc_type: str | None = None,
+        mode: str = "hybrid",
+    ) -> SearchResponse:
+        """Rank units for ``query``; at most one result per article (its best-matching piece)."""
+        started = time.perf_counter()
+        normalised = normalise_query(query)
+        if not normalised:
+            raise QueryError("the query is empty")
+        if not 1 <= k <= MAX_K:
+            raise QueryError(f"k must be between 1 and {MAX_K}, got {k}")
+        if mode not in SEARCH_MODES:
+            raise QueryError(f"unknown mode {mode!r}; valid: {', '.join(SEARCH_MODES)}")
+        allowed = self._allowed(doc, doc_type)
+        cands = self.candidates(normalised, max(50, 5 * k), allowed)
+        results = self.rank(cands, k=k, mode=mode)
         took = (time.perf_counter() - started) * 1000
-        return SearchResponse(query=query, took_ms=took, results=tuple(results))
+        return SearchResponse(query=query, took_ms=took, results=results)

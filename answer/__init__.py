@@ -1,0 +1,1 @@
+"""Answering questions from retrieved articles with verified, copy-ready citations."""

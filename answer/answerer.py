@@ -1,0 +1,148 @@
+"""Question → retrieval → confidence check → (local LLM or extractive) answer → verified citations."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from answer.confidence import Confidence, ConfidenceRule, assess
+from answer.extractive import extractive_answer
+from answer.prompt import ABSTAIN_SENTENCE, build_messages
+from answer.sources import build_sources
+from answer.verify import Citation, VerifiedAnswer, verify_answer
+from indexer.normalise import normalise_query
+from models.generators import QWEN_05B, Generator
+from retriever.search import QueryError, Searcher
+
+logger = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 500
+EXTRACTIVE_MODEL = "extractive"
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    """Knobs of the answering pipeline."""
+
+    k: int = 4
+    context_tokens: int = 900  # source text budget: keeps the first token fast on a 2-core CPU
+    max_answer_tokens: int = 200
+    prompt_style: str = "auto"  # "auto": plain for the default 0.5B model, cite for any other GGUF
+    rule: ConfidenceRule = field(default_factory=ConfidenceRule)
+
+
+@dataclass(frozen=True)
+class AnswerResult:
+    """The answer object shared by the CLI (--json) and the API."""
+
+    question: str
+    answer: str
+    abstained: bool
+    citations: tuple[Citation, ...]
+    unsupported: tuple[str, ...]
+    model: str
+    took_ms: float
+    first_token_ms: float | None
+    confidence: Confidence | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The documented JSON shape."""
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "abstained": self.abstained,
+            "citations": [asdict(c) for c in self.citations],
+            "unsupported": list(self.unsupported),
+            "model": self.model,
+            "took_ms": round(self.took_ms, 1),
+            "first_token_ms": None if self.first_token_ms is None else round(self.first_token_ms, 1),
+        }
+
+
+class Answerer:
+    """Answers questions from one index; the generator (if any) is loaded once and reused."""
+
+    def __init__(
+        self, searcher: Searcher, generator: Generator | None, *, settings: AnswerSettings | None = None
+    ) -> None:
+        self.searcher = searcher
+        self.generator = generator
+        self.settings = settings or AnswerSettings()
+        self._terms = searcher.index.tokenizer.terms
+
+    def ask(
+        self,
+        question: str,
+        *,
+        k: int | None = None,
+        no_llm: bool = False,
+        on_token: Callable[[str], None] | None = None,
+    ) -> AnswerResult:
+        """Answer ``question``; ``on_token`` receives generated text pieces as they stream."""
+        started = time.perf_counter()
+        normalised = normalise_query(question)
+        if not normalised:
+            raise QueryError("the question is empty")
+        if len(question) > MAX_QUESTION_CHARS:
+            raise QueryError(f"the question is too long ({len(question)} characters; at most {MAX_QUESTION_CHARS})")
+        k = k or self.settings.k
+        cands = self.searcher.candidates(normalised, max(50, 5 * k))
+        results = self.searcher.rank(cands, k=k)
+        confidence = assess(
+            normalised,
+            cands,
+            results[0].text if results else None,
+            terms=self._terms,
+            rule=self.settings.rule,
+        )
+        use_llm = self.generator is not None and not no_llm
+        model = self.generator.name if use_llm and self.generator else EXTRACTIVE_MODEL
+
+        def finish(verified: VerifiedAnswer | None, first_token_ms: float | None) -> AnswerResult:
+            took = (time.perf_counter() - started) * 1000
+            if verified is None or not verified.citations:
+                unsupported = verified.unsupported if verified else ()
+                return AnswerResult(
+                    question, ABSTAIN_SENTENCE, True, (), unsupported, model, took, first_token_ms, confidence
+                )
+            return AnswerResult(
+                question,
+                verified.answer,
+                False,
+                verified.citations,
+                verified.unsupported,
+                model,
+                took,
+                first_token_ms,
+                confidence,
+            )
+
+        if not confidence.answerable or not results:
+            logger.info("abstaining before generation: %s", confidence)
+            return finish(None, None)
+        count = self.generator.count_tokens if use_llm and self.generator else len
+        sources = build_sources(
+            normalised, results, terms=self._terms, count_tokens=count, budget=self.settings.context_tokens
+        )
+        if not use_llm:
+            return finish(extractive_answer(normalised, sources, terms=self._terms), None)
+        assert self.generator is not None
+        pieces: list[str] = []
+        first_token_ms: float | None = None
+        style = self.settings.prompt_style
+        if style == "auto":
+            style = "plain" if self.generator.name == QWEN_05B else "cite"
+        messages = build_messages(normalised, sources, style=style)
+        for piece in self.generator.generate(messages, max_tokens=self.settings.max_answer_tokens, temperature=0.0):
+            if first_token_ms is None:
+                first_token_ms = (time.perf_counter() - started) * 1000
+            pieces.append(piece)
+            if on_token:
+                on_token(piece)
+        verified = verify_answer("".join(pieces), sources, terms=self._terms)
+        if not verified.citations:
+            logger.info("no cited claim survived verification (or the model said the sources do not answer)")
+        return finish(verified, first_token_ms)
