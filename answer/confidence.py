@@ -24,8 +24,8 @@ from retriever.search import Candidates
 class ConfidenceRule:
     """Thresholds of the answerability rule (see module docstring)."""
 
-    min_dense: float = 0.85
-    min_coverage: float = 0.25
+    min_dense: float = 0.83
+    min_coverage: float = 0.15
     sure_dense: float = 0.93
 
 

@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from pydantic import ValidationError
 
@@ -77,7 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="re-download and re-assemble")
     _add_common(p)
 
-    p = sub.add_parser("eval", help="measure retrieval on the development question set")
+    p = sub.add_parser("eval", help="measure retrieval or answers on the development question set")
+    p.add_argument("suite", nargs="?", default="retrieval", choices=["retrieval", "answers"])
+    p.add_argument("--no-llm", action="store_true", help="answers: extractive, no model")
+    p.add_argument("--limit", type=int, help="answers: only the first N in-corpus (and N/4 out-of-corpus) questions")
     p.add_argument("--questions", type=Path, help="JSONL question file (default: eval/data/dev_questions.jsonl)")
     p.add_argument("--out", type=Path, help="write the JSON results here")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
@@ -207,8 +210,11 @@ def open_answerer(settings: Settings, *, no_llm: bool):  # type: ignore[no-untyp
             )
         except ModelNotAvailableError as exc:
             print(f"policyrag: warning: {exc}; answering without a model (as --no-llm)", file=sys.stderr)
+    from answer.confidence import ConfidenceRule
+
+    rule = ConfidenceRule(settings.abstain_min_dense, settings.abstain_min_coverage, settings.abstain_sure_dense)
     answer_settings = AnswerSettings(
-        k=settings.answer_k, context_tokens=settings.context_tokens, prompt_style=settings.prompt_style
+        k=settings.answer_k, context_tokens=settings.context_tokens, prompt_style=settings.prompt_style, rule=rule
     )
     return Answerer(searcher, generator, settings=answer_settings)
 
@@ -314,15 +320,24 @@ def cmd_models(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
-    """``policyrag eval``: retrieval metrics and latency on the dev set."""
+    """``policyrag eval [retrieval|answers]``: metrics and latency on the dev set."""
     from eval.retrieval import DEFAULT_QUESTIONS, evaluate_retrieval, format_table
 
-    searcher = open_searcher(_settings(args))
-    report = evaluate_retrieval(searcher, args.questions or DEFAULT_QUESTIONS)
+    settings = _settings(args)
+    report: Any
+    if args.suite == "answers":
+        from eval.answers import evaluate_answers, format_answer_table
+
+        answerer = open_answerer(settings, no_llm=args.no_llm)
+        report = evaluate_answers(answerer, args.questions or DEFAULT_QUESTIONS, no_llm=args.no_llm, limit=args.limit)
+        table = format_answer_table(report)
+    else:
+        report = evaluate_retrieval(open_searcher(settings), args.questions or DEFAULT_QUESTIONS)
+        table = format_table(report)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
-    print(format_table(report), file=out)
+    print(table, file=out)
     return 0
 
 

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     answer_k: int = Field(4, ge=1, le=20)
     context_tokens: int = Field(900, ge=100)
     prompt_style: str = "auto"
+    # Retrieval-confidence gate (answer/confidence.py); defaults calibrated for e5-small on the dev set.
+    abstain_min_dense: float = 0.83
+    abstain_min_coverage: float = 0.15
+    abstain_sure_dense: float = 0.93
 
     @field_validator("fusion")
     @classmethod

@@ -150,3 +150,65 @@ def test_bad_config_file_is_clear(tmp_path: Path, capsys: pytest.CaptureFixture[
 def test_unknown_model_asset(capsys: pytest.CaptureFixture[str]) -> None:
     code, _ = run(["models", "status", "nope"])
     assert code == 2 and "valid:" in capsys.readouterr().err
+
+
+class _Gen:
+    name = "scripted"
+    context_window = 4096
+
+    def count_tokens(self, text: str) -> int:
+        return len(text)
+
+    def generate(self, messages: object, **_: object):  # type: ignore[no-untyped-def]
+        yield "人工智能产业主管部门是市工业和信息化部门。"
+
+
+@pytest.fixture()
+def open_gate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fake embedder's similarities are not e5's: let every question through the retrieval gate."""
+    for name in ("MIN_DENSE", "MIN_COVERAGE", "SURE_DENSE"):
+        monkeypatch.setenv(f"POLICYRAG_ABSTAIN_{name}", "0")
+
+
+def test_ask_json_with_scripted_model(built_index: Path, monkeypatch: pytest.MonkeyPatch, open_gate: None) -> None:
+    import models.generators
+
+    monkeypatch.setattr(models.generators, "create_generator", lambda *a, **k: _Gen())
+    code, out = run(["ask", "產業主管部門是哪個部門？", "--index", str(built_index), "--json"])
+    assert code == 0
+    payload = json.loads(out)
+    assert payload["abstained"] is False and payload["model"] == "scripted"
+    assert payload["citations"][0]["citation"] == "《示范人工智能促进条例》第二条"
+    assert payload["answer"].endswith("[1]。")
+
+
+def test_ask_streams_then_prints_citations(built_index: Path, monkeypatch: pytest.MonkeyPatch, open_gate: None) -> None:
+    import models.generators
+
+    monkeypatch.setattr(models.generators, "create_generator", lambda *a, **k: _Gen())
+    code, out = run(["ask", "產業主管部門是哪個部門？", "--index", str(built_index)])
+    assert code == 0
+    assert out.startswith("人工智能产业主管部门是市工业和信息化部门。")
+    assert "引用：" in out and "[1] 《示范人工智能促进条例》第二条" in out
+
+
+def test_ask_without_model_file_warns_and_answers_extractively(
+    built_index: Path, tmp_path: Path, open_gate: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POLICYRAG_MODELS_DIR", str(tmp_path / "no-models"))
+    code, out = run(["ask", "伦理委员会履行哪些职责", "--index", str(built_index), "--json"])
+    assert code == 0
+    assert "warning" in capsys.readouterr().err
+    assert json.loads(out)["model"] == "extractive"
+
+
+def test_ask_jsonl_no_llm(built_index: Path, open_gate: None) -> None:
+    code, out = run(["ask", "--jsonl", "--no-llm", "--index", str(built_index)], stdin="伦理委员会职责\n\n")
+    rows = [json.loads(x) for x in out.splitlines()]
+    assert code == 0 and len(rows) == 2
+    assert rows[0]["model"] == "extractive" and rows[1]["error"] == "the question is empty"
+
+
+def test_ask_bad_k(built_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _ = run(["ask", "x", "-k", "99", "--index", str(built_index)])
+    assert code == 2 and "-k must be between 1 and 20" in capsys.readouterr().err

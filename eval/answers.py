@@ -1,0 +1,129 @@
+"""Answer evaluation on the dev set: gold citations, citation precision, abstention, latency.
+
+policyrag eval answers [--no-llm] [--limit N] [--out eval/reports/dev_answers.json]
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from answer.answerer import Answerer
+from eval.metrics import percentile
+from eval.retrieval import load_questions
+from indexer.normalise import normalise_query
+
+
+@dataclass(frozen=True)
+class AnswerReport:
+    """Aggregates of one answer-evaluation run."""
+
+    model: str
+    in_corpus: int
+    out_of_corpus: int
+    gold_cited: float  # share of in-corpus questions whose answer cites a gold article
+    wrongly_abstained: float  # share of in-corpus questions that abstained
+    citation_precision: float  # share of citations whose quote is in the cited unit's text
+    outside_retrieved: int  # citations to units not in the retrieved set (must be 0)
+    ooc_abstained: float  # share of out-of-corpus questions that abstained
+    unsupported_removed: int  # sentences removed by verification, all questions
+    latency_ms: dict[str, float | None]
+    rows: tuple[dict[str, Any], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+def _p(values: list[float], q: float) -> float | None:
+    return round(percentile(values, q), 1) if values else None
+
+
+def evaluate_answers(
+    answerer: Answerer, questions_path: Path, *, no_llm: bool = False, limit: int | None = None
+) -> AnswerReport:
+    """Ask every dev question (in- and out-of-corpus) and score the answers."""
+    questions = load_questions(questions_path)
+    if limit:
+        ins = [q for q in questions if q.kind == "in_corpus"][:limit]
+        outs = [q for q in questions if q.kind != "in_corpus"][: max(1, limit // 4)]
+        questions = ins + outs
+    chunks = {c.chunk_id: c for c in answerer.searcher.index.chunks}
+    rows: list[dict[str, Any]] = []
+    precise = total_citations = outside = 0
+    for q in questions:
+        result = answerer.ask(q.question, no_llm=no_llm)
+        retrieved = {
+            r.chunk_id
+            for r in answerer.searcher.rank(
+                answerer.searcher.candidates(normalise_query(q.question), max(50, 5 * answerer.settings.k)),
+                k=answerer.settings.k,
+            )
+        }
+        cited_units = []
+        for c in result.citations:
+            chunk = chunks[c.chunk_id]
+            cited_units.append(f"《{chunk.doc_title}》{chunk.unit_key}")
+            total_citations += 1
+            precise += c.quote in chunk.text
+            outside += c.chunk_id not in retrieved
+        rows.append(
+            {
+                "id": q.id,
+                "kind": q.kind,
+                "question": q.question,
+                "gold": list(q.gold),
+                "answer": result.answer,
+                "abstained": result.abstained,
+                "cited": cited_units,
+                "gold_cited": bool(set(cited_units) & set(q.gold)),
+                "unsupported": list(result.unsupported),
+                "dense_top": result.confidence.dense_top if result.confidence else None,
+                "coverage": result.confidence.coverage if result.confidence else None,
+                "took_ms": round(result.took_ms, 1),
+                "first_token_ms": result.first_token_ms,
+            }
+        )
+    ins_rows = [r for r in rows if r["kind"] == "in_corpus"]
+    out_rows = [r for r in rows if r["kind"] != "in_corpus"]
+    generated = [r for r in rows if r["first_token_ms"] is not None]
+    return AnswerReport(
+        model=answerer.generator.name if answerer.generator and not no_llm else "extractive",
+        in_corpus=len(ins_rows),
+        out_of_corpus=len(out_rows),
+        gold_cited=float(np.mean([r["gold_cited"] for r in ins_rows])) if ins_rows else 0.0,
+        wrongly_abstained=float(np.mean([r["abstained"] for r in ins_rows])) if ins_rows else 0.0,
+        citation_precision=precise / total_citations if total_citations else 1.0,
+        outside_retrieved=outside,
+        ooc_abstained=float(np.mean([r["abstained"] for r in out_rows])) if out_rows else 0.0,
+        unsupported_removed=sum(len(r["unsupported"]) for r in rows),
+        latency_ms={
+            "first_token_p50": _p([r["first_token_ms"] for r in generated], 50),
+            "first_token_p95": _p([r["first_token_ms"] for r in generated], 95),
+            "total_p50": _p([r["took_ms"] for r in rows if not r["abstained"]], 50),
+            "total_p95": _p([r["took_ms"] for r in rows if not r["abstained"]], 95),
+        },
+        rows=tuple(rows),
+    )
+
+
+def format_answer_table(report: AnswerReport) -> str:
+    """Markdown summary."""
+    lat = report.latency_ms
+    return "\n".join(
+        [
+            f"model {report.model}; {report.in_corpus} in-corpus and {report.out_of_corpus} out-of-corpus questions",
+            "",
+            "| gold article cited | wrongly abstained | citation precision | citations outside retrieved set "
+            "| out-of-corpus abstained | unsupported sentences removed |",
+            "|---|---|---|---|---|---|",
+            f"| {report.gold_cited:.3f} | {report.wrongly_abstained:.3f} | {report.citation_precision:.3f} "
+            f"| {report.outside_retrieved} | {report.ooc_abstained:.3f} | {report.unsupported_removed} |",
+            "",
+            f"latency: first token p50 {lat['first_token_p50']} ms, p95 {lat['first_token_p95']} ms; "
+            f"whole answer p50 {lat['total_p50']} ms, p95 {lat['total_p95']} ms",
+        ]
+    )
