@@ -67,6 +67,15 @@ def _title_key(title: str | None) -> str | None:
     return comparison_key(title) if title else None
 
 
+_VERSION_DATE = re.compile(r"[(（](\d{4}-\d{2}-\d{2})[)）]")
+
+
+def version_date(source: str) -> str | None:
+    """The version date a file name carries, e.g. ``公司法(2023-12-29).md`` → ``2023-12-29``."""
+    m = _VERSION_DATE.search(source)
+    return m.group(1) if m else None
+
+
 def group_copies(docs: Sequence[LogicalDocument]) -> list[list[int]]:
     """Cluster documents that are copies of each other; returns index groups in first-seen order."""
     parent = list(range(len(docs)))
@@ -77,7 +86,13 @@ def group_copies(docs: Sequence[LogicalDocument]) -> list[list[int]]:
             i = parent[i]
         return i
 
+    dates = [version_date(doc.source) for doc in docs]
+
     def union(i: int, j: int) -> None:
+        # Dated versions of one law (公司法(2018-10-26).md, 公司法(2023-12-29).md) are
+        # different texts in force at different times, not copies: never merge them.
+        if dates[i] and dates[j] and dates[i] != dates[j]:
+            return
         ri, rj = find(i), find(j)
         if ri != rj:
             parent[max(ri, rj)] = min(ri, rj)

@@ -19,7 +19,7 @@ from indexer.mojibake import is_mojibake
 from indexer.normalise import is_boilerplate, normalise_line, strip_pinyin
 from indexer.records import Line, LogicalDocument
 
-NUM = "一二三四五六七八九十百零〇两"
+NUM = "一二三四五六七八九十百千零〇两"
 REFLOW_MIN_CHARS = 600  # physical lines longer than this are treated as flattened layout
 _SENTENCE_END = "。；;：:！？!?"
 
@@ -27,8 +27,8 @@ _CUT = re.compile(
     "|".join(
         [
             f"(?<![本该此前各下例法])第[{NUM}]+[编章节](?=\\s|[^条款项])",  # chapter headings
-            f"第[{NUM}]+条(?=\\s)",  # article label followed by a space
-            f"(?<=[{_SENTENCE_END}])第[{NUM}]+条",  # article label after a sentence end
+            f"第[{NUM}]+条(?:之[{NUM}]+)?(?=\\s)",  # article label followed by a space
+            f"(?<=[{_SENTENCE_END}])第[{NUM}]+条(?:之[{NUM}]+)?",  # article label after a sentence end
             "《[^》]{2,60}》解读",  # start of an interpretation
             f"(?<=[。；;])[{NUM}]{{1,3}}、",  # outline level 1 after a sentence end
             f"(?<=[{_SENTENCE_END}])[（(][{NUM}]{{1,3}}[)）]",  # outline level 2 / 项

@@ -59,7 +59,7 @@ def to_simplified(text: str) -> str:
     return _opencc()(text) if text else text
 
 
-_FULLWIDTH_ALNUM = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\u3000]")
+_FULLWIDTH_ALNUM = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\u3000\u2000-\u200a]")
 _HALF_TO_FULL = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！"}
 _HALF_PUNCT_IN_CJK = re.compile(f"(?<=[{CJK}{_CJK_PUNCT}\\d%）])([,;:?!])(?=[{CJK}{_CJK_PUNCT}“‘（(《])")
 _HALF_PUNCT_AFTER_CJK = re.compile(f"(?<=[{CJK}])([,;:?!])")
@@ -124,7 +124,7 @@ def normalise_query(query: str) -> str:
 _BOILERPLATE = [
     re.compile(p)
     for p in (
-        r"微信扫描二维码|扫一扫|关注公众号|分享到[:：]?|打印本页|关闭窗口|【?字号|责任编辑[:：]",
+        r"微信扫描二维码|扫一扫|关注公众号|分享到[:：]?|打印本页|关闭窗口|【字号|字号[:：]?\s*[大中小]|责任编辑[:：]",
         r"^来源[:：].{0,30}$",
         r"浏览量|浏览次数|阅读量|点击数",
         r"^\d{4}[/-]\d{1,2}[/-]\d{1,2}\s+\d{1,2}:\d{2}",

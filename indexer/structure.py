@@ -15,9 +15,9 @@ from dataclasses import replace
 
 from indexer.records import Line, LogicalDocument, Unit
 
-NUM = "一二三四五六七八九十百零〇两"
+NUM = "一二三四五六七八九十百千零〇两"
 _DIVISION = re.compile(f"^第([{NUM}]+)(编|章|节)\\s*([^。；，]{{0,30}})$")
-_ARTICLE = re.compile(f"^(第[{NUM}]+条)\\s*(.*)$")
+_ARTICLE = re.compile(f"^(第[{NUM}]+条(?:之[{NUM}]+)?)\\s*(.*)$")
 _ITEM = re.compile(f"^[（(][{NUM}]{{1,3}}[)）]")
 _L1 = re.compile(f"^([{NUM}]{{1,3}})、\\s*(.*)$")
 _L2 = re.compile(f"^[（(]([{NUM}]{{1,3}})[)）]\\s*(.*)$")

@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     device: str | None = None
     fusion: str = "convex"
     dense_weight: float = Field(1.0, ge=0.0)
-    bm25_weight: float = Field(0.3, ge=0.0)
+    bm25_weight: float = Field(0.05, ge=0.0)
     rrf_k: int = Field(60, ge=1)
     generator: str = "auto"
     n_ctx: int = Field(4096, ge=512)

@@ -21,7 +21,7 @@ class FusionConfig:
 
     method: str = "convex"
     dense_weight: float = 1.0
-    bm25_weight: float = 0.3
+    bm25_weight: float = 0.05
     rrf_k: int = 60
 
     def __post_init__(self) -> None:
