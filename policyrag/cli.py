@@ -379,7 +379,9 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, stdin:
         format="%(levelname)s %(name)s: %(message)s",
     )
     if not args.verbose:
-        logging.getLogger("faiss.loader").setLevel(logging.WARNING)
+        # Libraries that log routine steps at INFO/DEBUG on their own loggers.
+        for name in ("faiss.loader", "bm25s", "sentence_transformers", "httpx"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     commands = {
         "index": lambda: cmd_index(args, out),
         "search": lambda: cmd_search(args, out, stdin),
