@@ -6,7 +6,7 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -158,28 +158,40 @@ def _print_human(response, out: TextIO) -> None:  # type: ignore[no-untyped-def]
     print(f"({response.took_ms:.0f} ms)", file=out)
 
 
+def _check_input(text: str | None, jsonl: bool, *, what: str, k: int | None, max_k: int) -> None:
+    """The checks shared by search and ask: one text or --jsonl, non-empty, k in range."""
+    if jsonl and text:
+        raise CLIError(f"give a {what.upper()} or --jsonl ({what}s on stdin), not both")
+    if not jsonl and not (text or "").strip():
+        raise CLIError(f"the {what} is empty")
+    if k is not None and not 1 <= k <= max_k:
+        raise CLIError(f"-k must be between 1 and {max_k}, got {k}")
+
+
+def _jsonl_loop(stdin: TextIO, out: TextIO, key: str, run: Callable[[str], dict[str, Any]]) -> int:
+    """One JSON object per input line, in order; a bad line yields ``{key: line, "error": …}``."""
+    from retriever.search import QueryError
+
+    for line in stdin:
+        text = line.rstrip("\n")
+        try:
+            payload = run(text)
+        except QueryError as exc:
+            payload = {key: text, "error": str(exc)}
+        out.write(json.dumps(payload, ensure_ascii=False) + "\n")
+        out.flush()
+    return 0
+
+
 def cmd_search(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     """``policyrag search``."""
     from retriever.search import QueryError
 
-    if args.jsonl and args.query:
-        raise CLIError("give a QUERY or --jsonl (queries on stdin), not both")
-    if not args.jsonl and not (args.query or "").strip():
-        raise CLIError("the query is empty")
-    if not 1 <= args.k <= 50:
-        raise CLIError(f"-k must be between 1 and 50, got {args.k}")
+    _check_input(args.query, args.jsonl, what="query", k=args.k, max_k=50)
     searcher = open_searcher(_settings(args))
     kwargs = {"k": args.k, "doc": args.doc, "doc_type": args.doc_type, "mode": args.mode}
     if args.jsonl:
-        for line in stdin:
-            query = line.rstrip("\n")
-            try:
-                payload = searcher.search(query, **kwargs).to_dict()
-            except QueryError as exc:
-                payload = {"query": query, "error": str(exc)}
-            out.write(json.dumps(payload, ensure_ascii=False) + "\n")
-            out.flush()
-        return 0
+        return _jsonl_loop(stdin, out, "query", lambda q: searcher.search(q, **kwargs).to_dict())
     try:
         response = searcher.search(args.query, **kwargs)
     except QueryError as exc:
@@ -242,24 +254,11 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     """``policyrag ask``."""
     from retriever.search import QueryError
 
-    if args.jsonl and args.question:
-        raise CLIError("give a QUESTION or --jsonl (questions on stdin), not both")
-    if not args.jsonl and not (args.question or "").strip():
-        raise CLIError("the question is empty")
-    if args.k is not None and not 1 <= args.k <= 20:
-        raise CLIError(f"-k must be between 1 and 20, got {args.k}")
+    _check_input(args.question, args.jsonl, what="question", k=args.k, max_k=20)
     settings = _settings(args, generator=args.generator)
     answerer = open_answerer(settings, no_llm=args.no_llm)
     if args.jsonl:
-        for line in stdin:
-            question = line.rstrip("\n")
-            try:
-                payload = answerer.ask(question, k=args.k, no_llm=args.no_llm).to_dict()
-            except QueryError as exc:
-                payload = {"question": question, "error": str(exc)}
-            out.write(json.dumps(payload, ensure_ascii=False) + "\n")
-            out.flush()
-        return 0
+        return _jsonl_loop(stdin, out, "question", lambda q: answerer.ask(q, k=args.k, no_llm=args.no_llm).to_dict())
     streamed: list[str] = []
 
     def on_token(piece: str) -> None:
