@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from answer.confidence import Confidence, ConfidenceRule, assess
@@ -47,6 +47,7 @@ class AnswerResult:
     took_ms: float
     first_token_ms: float | None
     confidence: Confidence | None = None
+    draft: str = ""  # the model's unverified text (for evaluation and debugging; not in the JSON)
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON shape."""
@@ -142,7 +143,8 @@ class Answerer:
             pieces.append(piece)
             if on_token:
                 on_token(piece)
-        verified = verify_answer("".join(pieces), sources, terms=self._terms)
+        draft = "".join(pieces)
+        verified = verify_answer(draft, sources, terms=self._terms, question=normalised)
         if not verified.citations:
             logger.info("no cited claim survived verification (or the model said the sources do not answer)")
-        return finish(verified, first_token_ms)
+        return replace(finish(verified, first_token_ms), draft=draft)

@@ -14,7 +14,11 @@ For every sentence of a generated answer:
    answer left with no cited claim is an abstention (decided by the caller).
 
 Support is lexical: the mean of (a) the share of the sentence's jieba terms found in
-the passage and (b) the share of its Chinese character bigrams found there.
+the passage and (b) the share of its Chinese character bigrams found there. Given the
+question, a sentence that restates it also counts as supported when its new words are
+in a passage that addresses the question (see ``support``); a sentence whose negation
+disagrees with the passage's is never supported. Thresholds are calibrated on the dev
+set's saved model drafts with ``python -m eval.verify_calibration``.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ MIN_CLAIM_TERMS = 3
 _MARKER = re.compile(r"[\[【［]\s*(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)\s*[\]】］]")
 _SENTENCE_END = re.compile(r"[。！？；!?;\n]")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+_NEGATION = re.compile(r"不|没有|无须|无需|未|禁止|严禁")
 _REFUSAL = re.compile(r"无法回答|不能回答|没有(提及|提到|相关|涉及)|未(提及|提到|涉及)|资料中(没有|并未|未)")
 
 
@@ -92,21 +97,50 @@ def _bigrams(text: str) -> set[str]:
     return {chars[i : i + 2] for i in range(len(chars) - 1)}
 
 
-def support(claim: str, passage: str, terms: Callable[[str], list[str]]) -> float:
-    """How well ``passage`` supports ``claim`` (0..1, see module docstring)."""
-    claim_terms = set(terms(claim))
-    grams = _bigrams(claim)
-    if not claim_terms and not grams:
+def _share(terms_: set[str], grams: set[str], passage_terms: set[str], passage_grams: set[str]) -> float:
+    """Mean share of the terms and of the bigrams found in the passage (1.0 when there is nothing to find)."""
+    if not terms_ and not grams:
+        return 1.0
+    t = len(terms_ & passage_terms) / len(terms_) if terms_ else 1.0
+    g = len(grams & passage_grams) / len(grams) if grams else 1.0
+    return (t + g) / 2
+
+
+def _negated(text: str) -> bool:
+    # "能不能", "是不是", "要不要" ask; they do not negate.
+    return bool(_NEGATION.search(re.sub(r"(.)不\1", "", text)))
+
+
+def support(claim: str, passage: str, terms: Callable[[str], list[str]], question: str | None = None) -> float:
+    """How well ``passage`` supports ``claim`` (0..1, see module docstring).
+
+    Without a question: the share of the claim's words found in the passage. With the
+    question: also accepted is a claim whose *new* words (those not already in the
+    question: a small model restates the question, ``企业可以通过捐款…参与…``) are in a
+    passage that itself addresses the question — the lower of those two shares. A claim
+    that negates what the passage states (or affirms what it negates) scores 0.
+    """
+    claim_terms, claim_grams = set(terms(claim)), _bigrams(claim)
+    if not claim_terms and not claim_grams:
         return 0.0
-    passage_terms = set(terms(passage))
-    term_share = len(claim_terms & passage_terms) / len(claim_terms) if claim_terms else 0.0
-    gram_share = len(grams & _bigrams(passage)) / len(grams) if grams else 0.0
-    return (term_share + gram_share) / 2
+    if _negated(claim) != _negated(passage):
+        return 0.0
+    p_terms, p_grams = set(terms(passage)), _bigrams(passage)
+    score = _share(claim_terms, claim_grams, p_terms, p_grams)
+    if question:
+        q_terms, q_grams = set(terms(question)), _bigrams(question)
+        # Words only: bigrams across the seam of a restated question (``量可``) are noise.
+        novel = _share(claim_terms - q_terms, set(), p_terms, p_grams)
+        relevance = _share(q_terms, q_grams, p_terms, p_grams)
+        score = max(score, min(novel, relevance))
+    return score
 
 
-def best_passage(claim: str, source: Source, terms: Callable[[str], list[str]]) -> tuple[str, float]:
+def best_passage(
+    claim: str, source: Source, terms: Callable[[str], list[str]], question: str | None = None
+) -> tuple[str, float]:
     """The source passage that best supports the claim, and its score."""
-    scored = [(p, support(claim, p, terms)) for p in source.passages] or [(source.text, 0.0)]
+    scored = [(p, support(claim, p, terms, question)) for p in source.passages] or [(source.text, 0.0)]
     return max(scored, key=lambda item: item[1])
 
 
@@ -128,6 +162,7 @@ def verify_answer(
     sources: Sequence[Source],
     *,
     terms: Callable[[str], list[str]],
+    question: str | None = None,
     threshold: float = SUPPORT_THRESHOLD,
     unmarked_threshold: float = UNMARKED_THRESHOLD,
 ) -> VerifiedAnswer:
@@ -145,11 +180,11 @@ def verify_answer(
             source = by_n.get(n)
             if source is None:
                 continue
-            quote, score = best_passage(claim.text, source, terms)
+            quote, score = best_passage(claim.text, source, terms, question)
             if score >= threshold:
                 kept.append((source, quote))
         if not kept and sources:
-            best = max(((s, *best_passage(claim.text, s, terms)) for s in sources), key=lambda x: x[2])
+            best = max(((s, *best_passage(claim.text, s, terms, question)) for s in sources), key=lambda x: x[2])
             if best[2] >= unmarked_threshold:
                 kept.append((best[0], best[1]))
         if not kept:

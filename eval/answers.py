@@ -77,6 +77,7 @@ def evaluate_answers(
                 "question": q.question,
                 "gold": list(q.gold),
                 "answer": result.answer,
+                "draft": result.draft,
                 "abstained": result.abstained,
                 "cited": cited_units,
                 "gold_cited": bool(set(cited_units) & set(q.gold)),

@@ -208,3 +208,26 @@ def test_ask_rejects_bad_questions(searcher: Searcher) -> None:
         answerer.ask("   ")
     with pytest.raises(QueryError, match="too long"):
         answerer.ask("问" * 501)
+
+
+ART19 = "鼓励企业和社会力量以设立基金、联合资助、慈善捐赠等形式多渠道参与基础研究与技术开发。"
+
+
+def test_restated_question_is_supported_by_a_relevant_passage() -> None:
+    # The claim restates the question; its only new word (可以) is a stop word, so what counts
+    # is whether the passage addresses the question.
+    question = "企业和社会力量能不能以设立基金、慈善捐赠等形式参与基础研究与技术开发？"
+    claim = "企业和社会力量可以以设立基金、慈善捐赠等形式参与基础研究与技术开发。"
+    assert support(claim, ART19, TERMS, question) >= support(claim, ART19, TERMS)
+    assert support(claim, ART19, TERMS, question) >= 0.8
+
+
+def test_restated_question_is_not_supported_by_an_irrelevant_passage() -> None:
+    question = "广州对人工智能企业落户有哪些奖励政策？"
+    assert support("广州对人工智能企业落户有奖励政策。", ART73, TERMS, question) < 0.3
+
+
+def test_negation_mismatch_is_never_supported() -> None:
+    question = "企业或社会力量能不能通过设立基金参与基础研究？"
+    assert support("企业或社会力量不能通过设立基金参与基础研究。", ART19, TERMS, question) == 0.0
+    assert support("企业和社会力量以设立基金等形式参与基础研究。", ART19, TERMS, question) > 0.5
