@@ -31,6 +31,9 @@ class AnswerSettings:
     context_tokens: int = 900  # source text budget: keeps the first token fast on a 2-core CPU
     max_answer_tokens: int = 200
     prompt_style: str = "auto"  # "auto": plain for the default 0.5B model, cite for any other GGUF
+    # When no generated sentence survives verification but retrieval is very confident, quote the
+    # sources (extractive) instead of abstaining. Calibrated on saved dev drafts (eval/verify_calibration.py).
+    quote_fallback_min_dense: float = 0.91
     rule: ConfidenceRule = field(default_factory=ConfidenceRule)
 
 
@@ -147,4 +150,8 @@ class Answerer:
         verified = verify_answer(draft, sources, terms=self._terms, question=normalised)
         if not verified.citations:
             logger.info("no cited claim survived verification (or the model said the sources do not answer)")
+            if confidence.dense_top >= self.settings.quote_fallback_min_dense:
+                logger.info("retrieval is confident (%.3f): answering with quotes instead", confidence.dense_top)
+                quoted = extractive_answer(normalised, sources, terms=self._terms)
+                verified = replace(quoted, unsupported=verified.unsupported)
         return replace(finish(verified, first_token_ms), draft=draft)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from answer.sources import Source
 
 SUPPORT_THRESHOLD = 0.5
-UNMARKED_THRESHOLD = 0.6
+UNMARKED_THRESHOLD = 0.5
 MIN_CLAIM_TERMS = 3
 
 _MARKER = re.compile(r"[\[【［]\s*(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)\s*[\]】］]")
@@ -98,12 +98,12 @@ def _bigrams(text: str) -> set[str]:
 
 
 def _share(terms_: set[str], grams: set[str], passage_terms: set[str], passage_grams: set[str]) -> float:
-    """Mean share of the terms and of the bigrams found in the passage (1.0 when there is nothing to find)."""
-    if not terms_ and not grams:
-        return 1.0
-    t = len(terms_ & passage_terms) / len(terms_) if terms_ else 1.0
-    g = len(grams & passage_grams) / len(grams) if grams else 1.0
-    return (t + g) / 2
+    """Mean share of the terms and of the bigrams found in the passage, over the non-empty ones
+    (1.0 when there is nothing to find)."""
+    shares = [
+        len(items & found) / len(items) for items, found in ((terms_, passage_terms), (grams, passage_grams)) if items
+    ]
+    return sum(shares) / len(shares) if shares else 1.0
 
 
 def _negated(text: str) -> bool:

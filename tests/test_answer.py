@@ -163,7 +163,9 @@ def searcher(tmp_path: Path, tiny_corpus: Path, fake_embedder: FakeEmbedder) -> 
 
 
 # The fake embedder's similarities are not e5's: accept everything at the retrieval gate.
-OPEN = AnswerSettings(rule=ConfidenceRule(min_dense=0.0, min_coverage=0.0, sure_dense=0.0))
+OPEN = AnswerSettings(
+    rule=ConfidenceRule(min_dense=0.0, min_coverage=0.0, sure_dense=0.0), quote_fallback_min_dense=1.01
+)
 
 
 def test_ask_streams_and_verifies(searcher: Searcher) -> None:
@@ -186,6 +188,18 @@ def test_ask_abstains_when_nothing_survives(searcher: Searcher) -> None:
     result = Answerer(searcher, ScriptedGenerator("交通事故赔偿标准为1000元[1]。"), settings=OPEN).ask("交通事故怎么赔偿")
     assert result.abstained and result.answer == ABSTAIN_SENTENCE and result.citations == ()
     assert result.unsupported == ("交通事故赔偿标准为1000元。",)
+
+
+def test_ask_quotes_sources_when_retrieval_is_confident_but_the_draft_fails(searcher: Searcher) -> None:
+    settings = AnswerSettings(rule=OPEN.rule, quote_fallback_min_dense=0.0)
+    result = Answerer(searcher, ScriptedGenerator("交通事故赔偿标准为1000元[1]。"), settings=settings).ask(
+        "伦理委员会履行哪些职责"
+    )
+    assert not result.abstained and result.model == "scripted"
+    assert result.unsupported == ("交通事故赔偿标准为1000元。",)
+    assert "1000" not in result.answer
+    for c in result.citations:  # verbatim quotes of the cited units
+        assert c.quote in result.answer.replace(f"[{c.n}]", "")
 
 
 def test_ask_abstains_before_generating_when_retrieval_is_weak(searcher: Searcher) -> None:
