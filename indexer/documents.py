@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 
 from indexer.mojibake import is_mojibake
-from indexer.normalise import is_boilerplate, normalise_line, strip_pinyin
+from indexer.normalise import is_boilerplate, is_traditional, normalise_line, strip_pinyin
 from indexer.records import Line, LogicalDocument
 
 NUM = "一二三四五六七八九十百千零〇两"
@@ -71,6 +71,7 @@ def prepare_lines(text: str) -> tuple[list[Line], list[int], int]:
     lines: list[Line] = []
     damaged: list[int] = []
     boilerplate = 0
+    simplify = is_traditional(strip_pinyin(text))
     for no, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue
@@ -81,7 +82,7 @@ def prepare_lines(text: str) -> tuple[list[Line], list[int], int]:
         pieces, glued = reflow_line(raw)
         reflowed = len(pieces) > 1
         for i, piece in enumerate(pieces):
-            line = normalise_line(piece)
+            line = normalise_line(piece, simplify=simplify)
             if not line:
                 continue
             if is_boilerplate(line):

@@ -59,6 +59,26 @@ def to_simplified(text: str) -> str:
     return _opencc()(text) if text else text
 
 
+TRADITIONAL_MIN_SHARE = 0.03
+
+
+def is_traditional(text: str) -> bool:
+    """True when OpenCC ``t2s`` would change at least 3% (and two) of the Chinese characters.
+
+    t2s is not the identity on simplified text: it also maps variants that are correct
+    simplified characters (``昇腾`` → ``升腾``, a brand name). So conversion is decided
+    once per file or query, not applied blindly: real traditional text changes 20-30%
+    of its characters, simplified text well under 1%.
+    """
+    cjk = re.findall(f"[{CJK}]", text)
+    if not cjk:
+        return False
+    converted = to_simplified("".join(cjk))
+    changed = sum(a != b for a, b in zip(cjk, converted, strict=False))
+    # Two changed characters at least, so that one variant in a short query (昇腾芯片) is kept.
+    return changed >= 2 and changed / len(cjk) >= TRADITIONAL_MIN_SHARE
+
+
 _FULLWIDTH_ALNUM = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\u3000\u2000-\u200a]")
 _HALF_TO_FULL = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！"}
 _HALF_PUNCT_IN_CJK = re.compile(f"(?<=[{CJK}{_CJK_PUNCT}\\d%）])([,;:?!])(?=[{CJK}{_CJK_PUNCT}“‘（(《])")
@@ -105,10 +125,15 @@ def tidy_spaces(text: str) -> str:
     return _MULTISPACE.sub(" ", text).strip()
 
 
-def normalise_line(line: str) -> str:
-    """Full normalisation of one line of already-decoded text (pure)."""
+def normalise_line(line: str, *, simplify: bool = True) -> str:
+    """Full normalisation of one line of already-decoded text (pure).
+
+    ``simplify`` converts traditional → simplified; callers decide it per file with
+    ``is_traditional`` so that simplified text is never altered.
+    """
     line = strip_pinyin(line)
-    line = to_simplified(line)
+    if simplify:
+        line = to_simplified(line)
     line = unify_width(line)
     line = re.sub(r"^[-*•·]\s+", "", line.strip())  # markdown/list bullets
     line = re.sub(r"^#{1,6}\s+", "", line)  # markdown headings: the text is the heading
@@ -118,7 +143,8 @@ def normalise_line(line: str) -> str:
 
 def normalise_query(query: str) -> str:
     """Normalise a user query with the same rules as documents."""
-    return " ".join(normalise_line(part) for part in query.splitlines() if part.strip())
+    simplify = is_traditional(query)
+    return " ".join(normalise_line(part, simplify=simplify) for part in query.splitlines() if part.strip())
 
 
 _BOILERPLATE = [
@@ -168,6 +194,7 @@ def normalise_text(text: str) -> NormalisedText:
     lines: list[str] = []
     numbers: list[int] = []
     dropped: list[DroppedLine] = []
+    simplify = is_traditional(strip_pinyin(text))
     for no, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue
@@ -175,7 +202,7 @@ def normalise_text(text: str) -> NormalisedText:
         if is_mojibake(unpinyined):
             dropped.append(DroppedLine(no, "mojibake", raw.strip()))
             continue
-        line = normalise_line(unpinyined)
+        line = normalise_line(unpinyined, simplify=simplify)
         if not line:
             continue
         if is_boilerplate(line):

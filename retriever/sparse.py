@@ -11,6 +11,9 @@ import bm25s
 import numpy as np
 
 logger = logging.getLogger(__name__)
+# bm25s forces its logger to DEBUG on import (bm25s/__init__.py), which would print routine steps
+# through any handler the application configures; put it back under the application's control.
+logging.getLogger("bm25s").setLevel(logging.NOTSET)
 
 
 class BM25Index:

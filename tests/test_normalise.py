@@ -291,3 +291,24 @@ def test_normalise_text_keeps_line_numbers_and_reports_drops() -> None:
     assert result.line_numbers == (3, 6)
     assert [(d.line_no, d.reason) for d in result.dropped] == [(1, "boilerplate"), (4, "mojibake"), (7, "boilerplate")]
     assert result.dropped[1].text.startswith("。ㄒ唬┭芯")
+
+
+def test_simplified_text_is_never_altered_by_t2s() -> None:
+    from indexer.documents import prepare_lines
+    from indexer.normalise import is_traditional, normalise_query
+
+    simplified = (
+        "因为华为的存在，AI芯片的龙头地位非深圳莫属。华为是人工智能芯片技术的引领者，先后发布了麒麟810、"
+        "麒麟980、昇腾310等人工智能芯片。\n其中最新的昇腾910用最新的7nm工艺，是英伟达芯片的两倍多。\n"
+    )
+    assert not is_traditional(simplified)
+    lines, _, _ = prepare_lines(simplified)
+    assert all("昇腾" in line.text for line in lines)  # t2s would turn the brand into 升腾
+    assert normalise_query("昇腾芯片") == "昇腾芯片"
+    traditional = "深圳經(jīng)濟(jì)特區人工智能產業促進條例\n第六條市工業和信息化部門是人工智能產業主管部門。\n"
+    assert is_traditional(strip_pinyin(traditional))
+    assert [line.text for line in prepare_lines(traditional)[0]] == [
+        "深圳经济特区人工智能产业促进条例",
+        "第六条市工业和信息化部门是人工智能产业主管部门。",
+    ]
+    assert normalise_query("人工智能產業的主管部門是哪個部門？") == "人工智能产业的主管部门是哪个部门？"
