@@ -51,6 +51,7 @@ class LoadedIndex:
     dense: DenseIndex
     bm25: BM25Index
     tokenizer: JiebaTokenizer
+    load_seconds: float = 0.0
 
 
 def save_index(
@@ -150,6 +151,4 @@ def load_index(path: Path, *, expect_embedder: str | None = None) -> LoadedIndex
     if dense.dim != manifest.dim or len(chunks) != manifest.counts.get("chunks"):
         raise IndexStoreError(f"{path} is inconsistent with its manifest; rebuild it with: policyrag index")
     tokenizer = JiebaTokenizer.load(path / "userdict.txt")
-    index = LoadedIndex(path, manifest, documents, chunks, dense, bm25, tokenizer)
-    index.load_seconds = time.perf_counter() - started  # type: ignore[attr-defined]
-    return index
+    return LoadedIndex(path, manifest, documents, chunks, dense, bm25, tokenizer, time.perf_counter() - started)
