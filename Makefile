@@ -38,7 +38,7 @@ lint: install
 	$(BIN)/ruff check .
 
 typecheck: install
-	$(BIN)/mypy indexer retriever answer models policyrag eval
+	$(BIN)/mypy indexer retriever answer models policyrag eval server
 
 pytest: models
 	$(BIN)/pytest -q

@@ -67,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", dest="generator", help="auto, qwen2.5-0.5b-instruct-q4_k_m or gguf:<path>")
     _add_common(p)
 
+    p = sub.add_parser("serve", help="serve the HTTP API on this machine (127.0.0.1)")
+    p.add_argument("--host", default="127.0.0.1", help="bind address (loopback only for now)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--no-llm", action="store_true", help="answer extractively, load no model")
+    _add_common(p)
+
     p = sub.add_parser("documents", help="list the indexed documents")
     p.add_argument("--json", action="store_true", help="print JSON")
     _add_common(p)
@@ -277,6 +283,30 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     return 0
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
+    """``policyrag serve``: the API on loopback (remote binding needs an API token, not built yet)."""
+    if args.host not in LOOPBACK:
+        raise CLIError(
+            f"refusing to bind to {args.host}: only loopback addresses are supported until API tokens exist "
+            "(use --host 127.0.0.1)"
+        )
+    if not 1 <= args.port <= 65535:
+        raise CLIError(f"--port must be between 1 and 65535, got {args.port}")
+    import uvicorn
+
+    from server.app import create_app
+
+    settings = _settings(args)
+    answerer = open_answerer(settings, no_llm=args.no_llm)
+    app = create_app(settings, embedder=answerer.searcher.embedder, generator=answerer.generator)
+    print(f"policyrag API on http://{args.host}:{args.port}/docs", file=out, flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
 def cmd_documents(args: argparse.Namespace, out: TextIO) -> int:
     """``policyrag documents``."""
     from dataclasses import asdict
@@ -386,6 +416,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, stdin:
         "search": lambda: cmd_search(args, out, stdin),
         "ask": lambda: cmd_ask(args, out, stdin),
         "documents": lambda: cmd_documents(args, out),
+        "serve": lambda: cmd_serve(args, out),
         "models": lambda: cmd_models(args, out),
         "eval": lambda: cmd_eval(args, out),
     }

@@ -212,3 +212,8 @@ def test_ask_jsonl_no_llm(built_index: Path, open_gate: None) -> None:
 def test_ask_bad_k(built_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _ = run(["ask", "x", "-k", "99", "--index", str(built_index)])
     assert code == 2 and "-k must be between 1 and 20" in capsys.readouterr().err
+
+
+def test_serve_refuses_non_loopback(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _ = run(["serve", "--host", "0.0.0.0"])
+    assert code == 2 and "refusing to bind" in capsys.readouterr().err

@@ -1,0 +1,138 @@
+"""FastAPI app factory: the index and models load once at start-up and live on ``app.state``."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import FastAPI, HTTPException, Query
+from fastapi.concurrency import run_in_threadpool
+
+from answer.answerer import Answerer, AnswerSettings
+from answer.confidence import ConfidenceRule
+from models.embedders import Embedder, create_embedder
+from models.generators import Generator
+from policyrag.settings import Settings
+from retriever.fusion import FusionConfig
+from retriever.search import MAX_K, QueryError, Searcher
+from retriever.store import load_index
+from server.schemas import MAX_QUESTION_CHARS, AskRequest
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, *, embedder: Embedder | None = None, generator: Generator | None = None) -> FastAPI:
+    """Build the app. ``embedder``/``generator`` replace the configured models (tests pass fakes).
+
+    Without a ``generator`` the app answers extractively (as ``--no-llm``); the CLI's
+    ``serve`` command loads the configured GGUF and passes it in.
+    """
+    started = time.perf_counter()
+    index = load_index(settings.index_dir)
+    embedder = embedder or create_embedder(
+        index.manifest.embedder, models_dir=settings.models_dir, device=settings.device
+    )
+    fusion = FusionConfig(settings.fusion, settings.dense_weight, settings.bm25_weight, settings.rrf_k)
+    searcher = Searcher(index, embedder, fusion=fusion)
+    rule = ConfidenceRule(settings.abstain_min_dense, settings.abstain_min_coverage, settings.abstain_sure_dense)
+    answerer = Answerer(
+        searcher,
+        generator,
+        settings=AnswerSettings(
+            k=settings.answer_k, context_tokens=settings.context_tokens, prompt_style=settings.prompt_style, rule=rule
+        ),
+    )
+    logger.info(
+        "loaded index %s (%d documents, %d chunks, embedder %s) and generator %s in %.1fs",
+        settings.index_dir,
+        len(index.documents),
+        len(index.chunks),
+        embedder.name,
+        generator.name if generator else "none (extractive answers)",
+        time.perf_counter() - started,
+    )
+
+    app = FastAPI(title="policyrag", description="Search and cited answers over Chinese policy documents")
+    app.state.settings = settings
+    app.state.searcher = searcher
+    app.state.answerer = answerer
+    app.state.chunks = {c.chunk_id: c for c in index.chunks}
+    app.state.documents = {d.doc_id: d for d in index.documents}
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "index_loaded": True,
+            "model_loaded": generator is not None,
+            "embedder": embedder.name,
+            "generator": generator.name if generator else None,
+            "documents": len(index.documents),
+            "chunks": len(index.chunks),
+        }
+
+    @app.get("/api/search")
+    async def search(
+        q: Annotated[str, Query(min_length=1, max_length=MAX_QUESTION_CHARS, description="query")],
+        k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
+        doc: Annotated[str | None, Query(description="only this document id")] = None,
+    ) -> dict[str, Any]:
+        try:
+            response = await run_in_threadpool(searcher.search, q, k=k, doc=doc)
+        except QueryError as exc:
+            status = 404 if doc is not None and doc not in app.state.documents else 422
+            raise HTTPException(status_code=status, detail=str(exc)) from exc
+        return response.to_dict()
+
+    @app.post("/api/ask")
+    async def ask(body: AskRequest) -> dict[str, Any]:
+        try:
+            result = await run_in_threadpool(answerer.ask, body.question, k=body.k, no_llm=body.no_llm)
+        except QueryError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from exc
+        return result.to_dict()
+
+    @app.get("/api/documents")
+    def documents() -> list[dict[str, Any]]:
+        counts: dict[str, int] = {}
+        for c in index.chunks:
+            counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
+        return [{**asdict(d), "chunks": counts.get(d.doc_id, 0)} for d in index.documents]
+
+    @app.get("/api/documents/{doc_id}")
+    def document(doc_id: str) -> dict[str, Any]:
+        info = app.state.documents.get(doc_id)
+        if info is None:
+            raise HTTPException(status_code=404, detail=f"no document {doc_id!r}; list them at /api/documents")
+        units = [
+            {
+                "chunk_id": c.chunk_id,
+                "article": c.article,
+                "citation": c.citation,
+                "path": list(c.path),
+                "piece": c.piece,
+            }
+            for c in index.chunks
+            if c.doc_id == doc_id
+        ]
+        return {**asdict(info), "units": units}
+
+    @app.get("/api/units/{chunk_id}")
+    def unit(chunk_id: str) -> dict[str, Any]:
+        chunk = app.state.chunks.get(chunk_id)
+        if chunk is None:
+            raise HTTPException(status_code=404, detail=f"no unit {chunk_id!r} in this index")
+        return {
+            "chunk_id": chunk.chunk_id,
+            "doc_id": chunk.doc_id,
+            "doc_title": chunk.doc_title,
+            "article": chunk.article,
+            "citation": chunk.citation,
+            "path": list(chunk.path),
+            "text": chunk.text,
+            "sources": list(chunk.sources),
+        }
+
+    return app
