@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException, Query
+from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
 
-from answer.answerer import Answerer, AnswerSettings
+from answer.answerer import Answerer, AnswerResult, AnswerSettings
 from answer.confidence import ConfidenceRule
 from models.embedders import Embedder, create_embedder
 from models.generators import Generator
@@ -18,16 +20,28 @@ from policyrag.settings import Settings
 from retriever.fusion import FusionConfig
 from retriever.search import MAX_K, QueryError, Searcher
 from retriever.store import load_index
+from server.generation import GenerationGate, QueueFull, stream_answer
 from server.schemas import MAX_QUESTION_CHARS, AskRequest
 
 logger = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, *, embedder: Embedder | None = None, generator: Generator | None = None) -> FastAPI:
+BUSY = "the model is busy answering other questions; retry shortly"
+RETRY_AFTER = "5"
+
+
+def create_app(
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    generator: Generator | None = None,
+    max_waiting: int = 8,
+) -> FastAPI:
     """Build the app. ``embedder``/``generator`` replace the configured models (tests pass fakes).
 
     Without a ``generator`` the app answers extractively (as ``--no-llm``); the CLI's
-    ``serve`` command loads the configured GGUF and passes it in.
+    ``serve`` command loads the configured GGUF and passes it in. One generation runs at a
+    time; up to ``max_waiting`` more wait their turn, further ones get 503 + Retry-After.
     """
     started = time.perf_counter()
     index = load_index(settings.index_dir)
@@ -86,10 +100,27 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None, generato
             raise HTTPException(status_code=status, detail=str(exc)) from exc
         return response.to_dict()
 
-    @app.post("/api/ask")
-    async def ask(body: AskRequest) -> dict[str, Any]:
+    gate = GenerationGate(max_waiting)
+    app.state.gate = gate
+
+    @app.post("/api/ask", response_model=None)
+    async def ask(body: AskRequest, request: Request) -> dict[str, Any] | StreamingResponse:
+        uses_model = generator is not None and not body.no_llm
+
+        def work(on_token: Callable[[str], None] | None = None) -> AnswerResult:
+            return answerer.ask(body.question, k=body.k, no_llm=body.no_llm, on_token=on_token)
+
+        if "text/event-stream" in request.headers.get("accept", ""):
+            if uses_model and gate.waiting >= gate.max_waiting:
+                raise HTTPException(status_code=503, detail=BUSY, headers={"Retry-After": RETRY_AFTER})
+            return StreamingResponse(stream_answer(gate, work), media_type="text/event-stream")
         try:
-            result = await run_in_threadpool(answerer.ask, body.question, k=body.k, no_llm=body.no_llm)
+            if uses_model:
+                result = await gate.run(work)
+            else:
+                result = await run_in_threadpool(work)
+        except QueueFull as exc:
+            raise HTTPException(status_code=503, detail=BUSY, headers={"Retry-After": RETRY_AFTER}) from exc
         except QueryError as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from exc
         return result.to_dict()

@@ -82,3 +82,91 @@ def test_documents_and_units(client: TestClient) -> None:
     assert set(unit["sources"]) == {"a_scrape.txt", "b_clean.txt", "c_traditional.txt"}
     assert client.get("/api/documents/nope").status_code == 404
     assert client.get("/api/units/nope").status_code == 404
+
+
+def _events(text: str) -> list[tuple[str, dict[str, object]]]:
+    import json
+
+    out = []
+    for block in text.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines())
+        out.append((lines["event"], json.loads(lines["data"])))
+    return out
+
+
+def test_ask_streams_tokens_then_the_verified_answer(client: TestClient) -> None:
+    with client.stream(
+        "POST", "/api/ask", json={"question": "產業主管部門是哪個部門？"}, headers={"Accept": "text/event-stream"}
+    ) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        events = _events(response.read().decode())
+    kinds = [k for k, _ in events]
+    assert kinds[-1] == "answer" and set(kinds[:-1]) == {"token"} and len(kinds) >= 2
+    assert "".join(str(d["text"]) for k, d in events if k == "token") == "人工智能产业主管部门是市工业和信息化部门。"
+    final = events[-1][1]
+    assert final["abstained"] is False and final["citations"]
+
+
+def test_stream_reports_bad_questions_as_an_error_event(client: TestClient) -> None:
+    with client.stream(
+        "POST", "/api/ask", json={"question": "   "}, headers={"Accept": "text/event-stream"}
+    ) as response:
+        events = _events(response.read().decode())
+    assert events == [("error", {"detail": "the question is empty"})]
+
+
+def test_generation_gate_is_fifo_and_bounded() -> None:
+    import asyncio
+    import threading
+
+    from server.generation import GenerationGate, QueueFull
+
+    async def scenario() -> tuple[list[int], bool]:
+        gate = GenerationGate(max_waiting=2)
+        order: list[int] = []
+        release = threading.Event()
+
+        def job(i: int):  # type: ignore[no-untyped-def]
+            def run():  # type: ignore[no-untyped-def]
+                if i == 0:
+                    release.wait(5)
+                order.append(i)
+                return i
+
+            return run
+
+        first = asyncio.create_task(gate.run(job(0)))
+        await asyncio.sleep(0.05)
+        waiting = [asyncio.create_task(gate.run(job(i))) for i in (1, 2)]
+        await asyncio.sleep(0.05)
+        refused = False
+        try:
+            await gate.run(job(3))
+        except QueueFull:
+            refused = True
+        release.set()
+        await asyncio.gather(first, *waiting)
+        return order, refused
+
+    order, refused = asyncio.run(scenario())
+    assert refused and order == [0, 1, 2]
+
+
+def test_busy_model_gives_503_with_retry_after(client: TestClient) -> None:
+    gate = client.app.state.gate  # type: ignore[attr-defined]
+    gate.max_waiting = 0
+    lock_taken = gate._lock  # simulate a generation in progress
+
+    async def hold() -> None:
+        await lock_taken.acquire()
+
+    import asyncio
+
+    asyncio.run(hold())
+    try:
+        response = client.post("/api/ask", json={"question": "主管部门是谁"})
+        assert response.status_code == 503 and response.headers["retry-after"] == "5"
+        assert "busy" in response.json()["detail"]
+        assert client.post("/api/ask", json={"question": "主管部门是谁", "no_llm": True}).status_code == 200
+    finally:
+        lock_taken.release()
