@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 QUERY ?= 人工智能產業的主管部門是哪個部門？
 
-.PHONY: run test install models index search lint typecheck pytest eval clean
+.PHONY: run test install models index search lint typecheck pytest eval clean browser-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +40,14 @@ lint: install
 typecheck: install
 	$(BIN)/mypy indexer retriever answer models policyrag eval server
 
-pytest: models
+# Browser tests drive Debian's Chromium (never a downloaded browser); a CJK font makes screenshots readable.
+browser-deps:
+	@if command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi wenquanyi; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -q && apt-get install -y -q chromium fonts-wqy-zenhei >/dev/null; \
+	else echo "note: chromium/fonts-wqy-zenhei missing and not root: browser tests will be skipped"; fi
+
+pytest: models browser-deps
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest

@@ -6,11 +6,13 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import StreamingResponse
+from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
 
 from answer.answerer import Answerer, AnswerResult, AnswerSettings
 from answer.confidence import ConfidenceRule
@@ -26,6 +28,7 @@ from server.schemas import MAX_QUESTION_CHARS, AskRequest
 logger = logging.getLogger(__name__)
 
 
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 BUSY = "the model is busy answering other questions; retry shortly"
 RETRY_AFTER = "5"
 
@@ -74,6 +77,12 @@ def create_app(
     app.state.answerer = answerer
     app.state.chunks = {c.chunk_id: c for c in index.chunks}
     app.state.documents = {d.doc_id: d for d in index.documents}
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html")
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:

@@ -1,0 +1,199 @@
+// policyrag web page: search, streamed answers with clickable citations, document browser. No build step, no CDN.
+"use strict";
+const $ = (id) => document.getElementById(id);
+let mode = "search";
+let lastAnswer = null;
+let panelCopy = "";
+
+function setStatus(text, isError = false) {
+  $("status").textContent = text;
+  $("status").className = isError ? "error" : "";
+}
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  for (const c of children) node.append(c);
+  return node;
+}
+
+function setMode(next) {
+  mode = next;
+  for (const t of document.querySelectorAll(".tab")) t.classList.toggle("active", t.dataset.mode === next);
+  $("go").textContent = next === "ask" ? "提问" : "检索";
+  $("query-form").hidden = next === "docs";
+  $("docs").hidden = next !== "docs";
+  $("results").hidden = next === "docs";
+  $("answer").hidden = true;
+  if (next === "docs") loadDocuments();
+}
+
+async function getJSON(url) {
+  const r = await fetch(url);
+  const body = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error(typeof body.detail === "string" ? body.detail : `请求失败（${r.status}）`);
+  return body;
+}
+
+async function doSearch(q) {
+  setStatus("检索中…");
+  $("results").replaceChildren();
+  const data = await getJSON(`/api/search?q=${encodeURIComponent(q)}&k=10`);
+  for (const r of data.results) {
+    const cite = el("span", { class: "cite", "data-chunk": r.chunk_id }, r.citation);
+    cite.onclick = () => openUnit(r.chunk_id, null);
+    const snippet = r.text.length > 160 ? r.text.slice(0, 160) + "…" : r.text;
+    $("results").append(el("li", {}, cite, el("div", { class: "snippet" }, snippet)));
+  }
+  setStatus(data.results.length ? `${data.results.length} 条结果（${Math.round(data.took_ms)} 毫秒）` : "没有结果");
+}
+
+function renderAnswer(answer) {
+  lastAnswer = answer;
+  const box = $("answer-text");
+  box.replaceChildren();
+  $("answer").classList.toggle("abstained", answer.abstained);
+  if (answer.abstained) {
+    box.textContent = answer.answer + "（未找到可靠依据）";
+  } else {
+    const parts = answer.answer.split(/(\[\d+\])/);
+    for (const part of parts) {
+      const m = part.match(/^\[(\d+)\]$/);
+      if (!m) { box.append(part); continue; }
+      const c = answer.citations.find((x) => x.n === Number(m[1]));
+      const a = el("a", { class: "marker", href: "#", "data-n": m[1] }, part);
+      a.onclick = (e) => { e.preventDefault(); if (c) openUnit(c.chunk_id, c); };
+      box.append(a);
+    }
+  }
+  $("citations").replaceChildren(...answer.citations.map((c) => {
+    const cite = el("span", { class: "cite" }, `[${c.n}] ${c.citation}`);
+    cite.onclick = () => openUnit(c.chunk_id, c);
+    return el("li", {}, cite, el("div", { class: "quote" }, `“${c.quote}”`));
+  }));
+  $("unsupported").hidden = !answer.unsupported.length;
+  $("unsupported").textContent = answer.unsupported.length ? "已删除资料不支持的句子：" + answer.unsupported.join(" / ") : "";
+}
+
+async function doAsk(q) {
+  setStatus("正在检索并生成回答…");
+  $("results").replaceChildren();
+  $("answer").hidden = false;
+  $("answer").classList.remove("abstained");
+  $("answer-text").textContent = "";
+  $("citations").replaceChildren();
+  $("unsupported").hidden = true;
+  const started = performance.now();
+  const r = await fetch("/api/ask", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+    body: JSON.stringify({ question: q }),
+  });
+  if (!r.ok) {
+    const body = await r.json().catch(() => ({}));
+    throw new Error(typeof body.detail === "string" ? body.detail : `请求失败（${r.status}）`);
+  }
+  const reader = r.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      const event = (block.match(/^event: (.*)$/m) || [])[1];
+      const data = JSON.parse((block.match(/^data: (.*)$/m) || [])[1] || "{}");
+      if (event === "token") {
+        $("answer-text").textContent += data.text;
+        setStatus("生成中…");
+      } else if (event === "answer") {
+        renderAnswer(data);
+        setStatus(`已完成（${((performance.now() - started) / 1000).toFixed(1)} 秒，${data.model}）`);
+      } else if (event === "error") {
+        throw new Error(data.detail || "生成失败");
+      }
+    }
+  }
+}
+
+async function openUnit(chunkId, citation) {
+  try {
+    const u = await getJSON(`/api/units/${encodeURIComponent(chunkId)}`);
+    $("panel-title").textContent = u.citation;
+    $("panel-path").textContent = u.path.join(" › ");
+    const quote = citation ? citation.quote : null;
+    $("panel-text").replaceChildren(...u.text.split("\n").map((para) => {
+      const p = el("p");
+      const at = quote ? para.indexOf(quote) : -1;
+      if (at >= 0) {
+        p.append(para.slice(0, at), el("mark", {}, quote), para.slice(at + quote.length));
+      } else if (quote && quote.indexOf(para) >= 0) {
+        p.append(el("mark", {}, para));
+      } else {
+        p.append(para);
+      }
+      return p;
+    }));
+    $("panel-sources").textContent = "来源文件：" + u.sources.join("、");
+    panelCopy = quote ? `${u.citation}：“${quote}”` : u.citation;
+    $("copied").hidden = true;
+    $("panel").hidden = false;
+  } catch (err) {
+    setStatus(err.message, true);
+  }
+}
+
+async function loadDocuments() {
+  const box = $("docs");
+  box.replaceChildren("加载中…");
+  try {
+    const docs = await getJSON("/api/documents");
+    const list = el("ol");
+    for (const d of docs) {
+      const item = el("li", {}, el("strong", {}, `《${d.title}》`), ` ${d.doc_type} · ${d.chunks} 条/节`);
+      item.onclick = async (e) => {
+        if (item.querySelector(".units") || e.target.closest(".units")) return;
+        const detail = await getJSON(`/api/documents/${encodeURIComponent(d.doc_id)}`);
+        const units = el("ul", { class: "units" });
+        let chapter = null;
+        for (const u of detail.units) {
+          const head = u.path.length > 1 ? u.path.slice(0, -1).join(" › ") : null;
+          if (head && head !== chapter) { units.append(el("li", {}, el("em", {}, head))); chapter = head; }
+          const link = el("span", { class: "cite" }, u.article || u.citation.replace(/^《[^》]*》/, ""));
+          link.onclick = () => openUnit(u.chunk_id, null);
+          units.append(el("li", {}, link));
+        }
+        item.append(units);
+      };
+      list.append(item);
+    }
+    box.replaceChildren(list);
+  } catch (err) {
+    box.replaceChildren();
+    setStatus(err.message, true);
+  }
+}
+
+$("query-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const q = $("q").value.trim();
+  if (!q) return;
+  $("go").disabled = true;
+  try {
+    if (mode === "ask") await doAsk(q); else await doSearch(q);
+  } catch (err) {
+    setStatus(err.message, true);
+  } finally {
+    $("go").disabled = false;
+  }
+});
+for (const t of document.querySelectorAll(".tab")) t.addEventListener("click", () => setMode(t.dataset.mode));
+$("panel-close").onclick = () => { $("panel").hidden = true; };
+$("copy").onclick = async () => {
+  try { await navigator.clipboard.writeText(panelCopy); } catch { /* clipboard needs a secure context */ }
+  window.lastCopied = panelCopy;
+  $("copied").hidden = false;
+};
