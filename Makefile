@@ -1,5 +1,6 @@
 # The two setup commands (see README):
-#   make run   — install everything into .venv, fetch models, build the index of corpus/ if needed, run an example search
+#   make run   — install everything into .venv, fetch models, build the index of corpus/ if needed, run an example
+#                search, then serve the web page and API on http://127.0.0.1:8000 (Ctrl-C stops it)
 #   make test  — install everything, then lint, type-check and run the whole test suite (unit + integration)
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -33,6 +34,7 @@ search: index
 	$(BIN)/policyrag search "$(QUERY)" -k 5
 
 run: search
+	$(BIN)/policyrag serve --host 127.0.0.1 --port 8000
 
 lint: install
 	$(BIN)/ruff check .

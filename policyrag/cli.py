@@ -68,7 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
 
     p = sub.add_parser("serve", help="serve the HTTP API on this machine (127.0.0.1)")
-    p.add_argument("--host", default="127.0.0.1", help="bind address (loopback only for now)")
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    p.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a non-loopback --host; requires POLICYRAG_API_TOKEN (clients send it as X-API-Token)",
+    )
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--no-llm", action="store_true", help="answer extractively, load no model")
     _add_common(p)
@@ -287,19 +292,21 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
-    """``policyrag serve``: the API on loopback (remote binding needs an API token, not built yet)."""
+    """``policyrag serve``: loopback by default; another address needs --allow-remote and an API token."""
+    settings = _settings(args)
     if args.host not in LOOPBACK:
-        raise CLIError(
-            f"refusing to bind to {args.host}: only loopback addresses are supported until API tokens exist "
-            "(use --host 127.0.0.1)"
-        )
+        if not args.allow_remote:
+            raise CLIError(f"refusing to bind to {args.host} without --allow-remote (the default is 127.0.0.1)")
+        if not settings.api_token:
+            raise CLIError(
+                f"binding to {args.host} needs an API token: set POLICYRAG_API_TOKEN (or api_token in --config)"
+            )
     if not 1 <= args.port <= 65535:
         raise CLIError(f"--port must be between 1 and 65535, got {args.port}")
     import uvicorn
 
     from server.app import create_app
 
-    settings = _settings(args)
     answerer = open_answerer(settings, no_llm=args.no_llm)
     app = create_app(settings, embedder=answerer.searcher.embedder, generator=answerer.generator)
     print(f"policyrag API on http://{args.host}:{args.port}/docs", file=out, flush=True)

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     abstain_min_dense: float = 0.83
     abstain_min_coverage: float = 0.15
     abstain_sure_dense: float = 0.93
+    # HTTP server: a token is required for any bind address other than loopback; CORS is off unless listed.
+    api_token: str | None = None
+    cors_origins: list[str] = Field(default_factory=list)
 
     @field_validator("fusion")
     @classmethod

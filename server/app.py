@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import FastAPI, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
 from answer.answerer import Answerer, AnswerResult, AnswerSettings
@@ -72,6 +74,25 @@ def create_app(
     )
 
     app = FastAPI(title="policyrag", description="Search and cited answers over Chinese policy documents")
+
+    @app.exception_handler(RequestValidationError)
+    async def readable_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            f"{'.'.join(str(x) for x in e['loc'] if x not in ('body', 'query'))}: {e['msg']}" for e in exc.errors()
+        ]
+        return JSONResponse(status_code=422, content={"detail": "; ".join(errors) or "invalid request"})
+
+    if settings.api_token:
+        token = settings.api_token
+
+        @app.middleware("http")
+        async def require_token(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+            if request.url.path.startswith("/api/") and request.headers.get("x-api-token") != token:
+                return JSONResponse(status_code=401, content={"detail": "missing or wrong X-API-Token header"})
+            return await call_next(request)
+
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"])
     app.state.settings = settings
     app.state.searcher = searcher
     app.state.answerer = answerer

@@ -214,6 +214,9 @@ def test_ask_bad_k(built_index: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert code == 2 and "-k must be between 1 and 20" in capsys.readouterr().err
 
 
-def test_serve_refuses_non_loopback(capsys: pytest.CaptureFixture[str]) -> None:
+def test_serve_refuses_non_loopback(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("POLICYRAG_API_TOKEN", raising=False)
     code, _ = run(["serve", "--host", "0.0.0.0"])
-    assert code == 2 and "refusing to bind" in capsys.readouterr().err
+    assert code == 2 and "--allow-remote" in capsys.readouterr().err
+    code, _ = run(["serve", "--host", "0.0.0.0", "--allow-remote"])
+    assert code == 2 and "POLICYRAG_API_TOKEN" in capsys.readouterr().err

@@ -170,3 +170,28 @@ def test_busy_model_gives_503_with_retry_after(client: TestClient) -> None:
         assert client.post("/api/ask", json={"question": "主管部门是谁", "no_llm": True}).status_code == 200
     finally:
         lock_taken.release()
+
+
+def test_validation_detail_is_readable(client: TestClient) -> None:
+    detail = client.post("/api/ask", json={"question": ""}).json()["detail"]
+    assert isinstance(detail, str) and detail.startswith("question:")
+
+
+def test_api_token_and_cors(tmp_path: Path, tiny_corpus: Path, fake_embedder: FakeEmbedder) -> None:
+    build_index([tiny_corpus], tmp_path / "idx", fake_embedder, cache_dir=tmp_path / "c", progress=False)
+    settings = Settings(index_dir=tmp_path / "idx", api_token="s3cret", cors_origins=["http://intranet.example"])
+    guarded = TestClient(create_app(settings, embedder=fake_embedder))
+    assert guarded.get("/api/search", params={"q": "主管部门"}).status_code == 401
+    ok = guarded.get("/api/search", params={"q": "主管部门"}, headers={"X-API-Token": "s3cret"})
+    assert ok.status_code == 200
+    assert guarded.get("/healthz").status_code == 200  # health and the page stay open
+    preflight = guarded.options(
+        "/api/search",
+        headers={"Origin": "http://intranet.example", "Access-Control-Request-Method": "GET"},
+    )
+    assert preflight.headers.get("access-control-allow-origin") == "http://intranet.example"
+
+
+def test_cors_is_off_by_default(client: TestClient) -> None:
+    response = client.get("/api/search", params={"q": "主管部门"}, headers={"Origin": "http://elsewhere.example"})
+    assert "access-control-allow-origin" not in response.headers
