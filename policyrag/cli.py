@@ -214,26 +214,33 @@ def cmd_search(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     return 0
 
 
-def open_answerer(settings: Settings, *, no_llm: bool):  # type: ignore[no-untyped-def]
-    """Searcher + generator (loaded once); without a model file, fall back to extractive answers, loudly."""
-    from answer.answerer import Answerer, AnswerSettings
+def load_generator(settings: Settings, *, no_llm: bool):  # type: ignore[no-untyped-def]
+    """The configured GGUF, loaded once; None with --no-llm, or (with a warning) when the model file is missing."""
     from models.errors import ModelNotAvailableError
     from models.generators import create_generator
 
-    searcher = open_searcher(settings)
-    generator = None
-    if not no_llm:
-        try:
-            generator = create_generator(
-                settings.generator,
-                models_dir=settings.models_dir,
-                n_ctx=settings.n_ctx,
-                n_gpu_layers=settings.n_gpu_layers,
-                n_threads=settings.n_threads,
-            )
-        except ModelNotAvailableError as exc:
-            print(f"policyrag: warning: {exc}; answering without a model (as --no-llm)", file=sys.stderr)
+    if no_llm:
+        return None
+    try:
+        return create_generator(
+            settings.generator,
+            models_dir=settings.models_dir,
+            n_ctx=settings.n_ctx,
+            n_gpu_layers=settings.n_gpu_layers,
+            n_threads=settings.n_threads,
+        )
+    except ModelNotAvailableError as exc:
+        print(f"policyrag: warning: {exc}; answering without a model (as --no-llm)", file=sys.stderr)
+        return None
+
+
+def open_answerer(settings: Settings, *, no_llm: bool):  # type: ignore[no-untyped-def]
+    """Searcher + generator (loaded once); without a model file, fall back to extractive answers, loudly."""
+    from answer.answerer import Answerer, AnswerSettings
     from answer.confidence import ConfidenceRule
+
+    searcher = open_searcher(settings)
+    generator = load_generator(settings, no_llm=no_llm)
 
     rule = ConfidenceRule(settings.abstain_min_dense, settings.abstain_min_coverage, settings.abstain_sure_dense)
     answer_settings = AnswerSettings(
@@ -303,13 +310,24 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
             )
     if not 1 <= args.port <= 65535:
         raise CLIError(f"--port must be between 1 and 65535, got {args.port}")
+    import time
+
     import uvicorn
 
     from server.app import create_app
 
-    answerer = open_answerer(settings, no_llm=args.no_llm)
-    app = create_app(settings, embedder=answerer.searcher.embedder, generator=answerer.generator)
-    print(f"policyrag API on http://{args.host}:{args.port}/docs", file=out, flush=True)
+    started = time.perf_counter()
+    generator = load_generator(settings, no_llm=args.no_llm)
+    app = create_app(settings, generator=generator)
+    index = app.state.searcher.index
+    print(
+        f"loaded {len(index.documents)} documents / {len(index.chunks)} chunks ({index.manifest.embedder}), "
+        f"model {generator.name if generator else 'none (extractive answers)'} "
+        f"in {time.perf_counter() - started:.1f} s\n"
+        f"policyrag on http://{args.host}:{args.port}/  (API docs: /docs)",
+        file=out,
+        flush=True,
+    )
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 
