@@ -158,9 +158,14 @@ def create_app(
     @app.get("/api/documents")
     def documents() -> list[dict[str, Any]]:
         counts: dict[str, int] = {}
+        units: dict[str, set[str]] = {}
         for c in index.chunks:
             counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
-        return [{**asdict(d), "chunks": counts.get(d.doc_id, 0)} for d in index.documents]
+            units.setdefault(c.doc_id, set()).add(c.unit_key)
+        return [
+            {**asdict(d), "articles": len(units.get(d.doc_id, ())), "chunks": counts.get(d.doc_id, 0)}
+            for d in index.documents
+        ]
 
     @app.get("/api/documents/{doc_id}")
     def document(doc_id: str) -> dict[str, Any]:

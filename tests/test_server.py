@@ -75,6 +75,11 @@ def test_ask_validation(client: TestClient, payload: dict[str, object]) -> None:
 def test_documents_and_units(client: TestClient) -> None:
     docs = client.get("/api/documents").json()
     reg = next(d for d in docs if d["title"] == "示范人工智能促进条例")
+    assert reg["articles"] == 6 and reg["issuer"] is None and set(reg["sources"]) == {
+        "a_scrape.txt",
+        "b_clean.txt",
+        "c_traditional.txt",
+    }
     detail = client.get(f"/api/documents/{reg['doc_id']}").json()
     first = detail["units"][0]
     unit = client.get(f"/api/units/{first['chunk_id']}").json()
