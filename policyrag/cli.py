@@ -6,19 +6,14 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from pydantic import ValidationError
-
-from policyrag.settings import ConfigError, Settings, load_settings
+from policyrag.answering import cmd_ask, cmd_serve, open_answerer
+from policyrag.common import CLIError, check_input, jsonl_loop, open_searcher, settings_from_args
 
 logger = logging.getLogger("policyrag")
-
-
-class CLIError(Exception):
-    """An error reported as one line on stderr."""
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -99,25 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings(args: argparse.Namespace, **extra: object) -> Settings:
-    try:
-        return load_settings(args.config, index_dir=args.index_dir, **extra)
-    except (ConfigError, ValidationError) as exc:
-        raise CLIError(str(exc).splitlines()[0] if isinstance(exc, ConfigError) else _first_error(exc)) from exc
-
-
-def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    return f"invalid setting {'.'.join(str(x) for x in err['loc'])}: {err['msg']}"
-
-
 def cmd_index(args: argparse.Namespace, out: TextIO) -> int:
     """``policyrag index``."""
     from indexer.build import build_index
     from models.embedders import create_embedder
     from retriever.store import IndexStoreError, read_manifest
 
-    settings = _settings(args, embedder=args.embedder, device=args.device)
+    settings = settings_from_args(args, embedder=args.embedder, device=args.device)
     paths = args.paths or settings.corpus
     if args.if_changed:
         from indexer.build import corpus_fingerprint
@@ -146,19 +129,6 @@ def cmd_index(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def open_searcher(settings: Settings):  # type: ignore[no-untyped-def]
-    """Load the index and the embedder it was built with."""
-    from models.embedders import create_embedder
-    from retriever.fusion import FusionConfig
-    from retriever.search import Searcher
-    from retriever.store import load_index
-
-    index = load_index(settings.index_dir)
-    embedder = create_embedder(index.manifest.embedder, models_dir=settings.models_dir, device=settings.device)
-    fusion = FusionConfig(settings.fusion, settings.dense_weight, settings.bm25_weight, settings.rrf_k)
-    return Searcher(index, embedder, fusion=fusion)
-
-
 def _print_human(response, out: TextIO) -> None:  # type: ignore[no-untyped-def]
     if not response.results:
         print("no results", file=out)
@@ -169,40 +139,15 @@ def _print_human(response, out: TextIO) -> None:  # type: ignore[no-untyped-def]
     print(f"({response.took_ms:.0f} ms)", file=out)
 
 
-def _check_input(text: str | None, jsonl: bool, *, what: str, k: int | None, max_k: int) -> None:
-    """The checks shared by search and ask: one text or --jsonl, non-empty, k in range."""
-    if jsonl and text:
-        raise CLIError(f"give a {what.upper()} or --jsonl ({what}s on stdin), not both")
-    if not jsonl and not (text or "").strip():
-        raise CLIError(f"the {what} is empty")
-    if k is not None and not 1 <= k <= max_k:
-        raise CLIError(f"-k must be between 1 and {max_k}, got {k}")
-
-
-def _jsonl_loop(stdin: TextIO, out: TextIO, key: str, run: Callable[[str], dict[str, Any]]) -> int:
-    """One JSON object per input line, in order; a bad line yields ``{key: line, "error": …}``."""
-    from retriever.search import QueryError
-
-    for line in stdin:
-        text = line.rstrip("\n")
-        try:
-            payload = run(text)
-        except QueryError as exc:
-            payload = {key: text, "error": str(exc)}
-        out.write(json.dumps(payload, ensure_ascii=False) + "\n")
-        out.flush()
-    return 0
-
-
 def cmd_search(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     """``policyrag search``."""
     from retriever.search import QueryError
 
-    _check_input(args.query, args.jsonl, what="query", k=args.k, max_k=50)
-    searcher = open_searcher(_settings(args))
+    check_input(args.query, args.jsonl, what="query", k=args.k, max_k=50)
+    searcher = open_searcher(settings_from_args(args))
     kwargs = {"k": args.k, "doc": args.doc, "doc_type": args.doc_type, "mode": args.mode}
     if args.jsonl:
-        return _jsonl_loop(stdin, out, "query", lambda q: searcher.search(q, **kwargs).to_dict())
+        return jsonl_loop(stdin, out, "query", lambda q: searcher.search(q, **kwargs).to_dict())
     try:
         response = searcher.search(args.query, **kwargs)
     except QueryError as exc:
@@ -214,131 +159,13 @@ def cmd_search(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     return 0
 
 
-def load_generator(settings: Settings, *, no_llm: bool):  # type: ignore[no-untyped-def]
-    """The configured GGUF, loaded once; None with --no-llm, or (with a warning) when the model file is missing."""
-    from models.errors import ModelNotAvailableError
-    from models.generators import create_generator
-
-    if no_llm:
-        return None
-    try:
-        return create_generator(
-            settings.generator,
-            models_dir=settings.models_dir,
-            n_ctx=settings.n_ctx,
-            n_gpu_layers=settings.n_gpu_layers,
-            n_threads=settings.n_threads,
-        )
-    except ModelNotAvailableError as exc:
-        print(f"policyrag: warning: {exc}; answering without a model (as --no-llm)", file=sys.stderr)
-        return None
-
-
-def open_answerer(settings: Settings, *, no_llm: bool):  # type: ignore[no-untyped-def]
-    """Searcher + generator (loaded once); without a model file, fall back to extractive answers, loudly."""
-    from answer.answerer import Answerer, AnswerSettings
-    from answer.confidence import ConfidenceRule
-
-    searcher = open_searcher(settings)
-    generator = load_generator(settings, no_llm=no_llm)
-
-    rule = ConfidenceRule(settings.abstain_min_dense, settings.abstain_min_coverage, settings.abstain_sure_dense)
-    answer_settings = AnswerSettings(
-        k=settings.answer_k, context_tokens=settings.context_tokens, prompt_style=settings.prompt_style, rule=rule
-    )
-    return Answerer(searcher, generator, settings=answer_settings)
-
-
-def _print_answer(result, out: TextIO, *, streamed: str) -> None:  # type: ignore[no-untyped-def]
-    if result.abstained:
-        print(("\n" if streamed else "") + f"{result.answer}（未找到可靠依据，已拒答）", file=out)
-        return
-    if streamed.strip() != result.answer:
-        print(("\n\n核验后的回答：" if streamed else "") + result.answer, file=out)
-    else:
-        print(file=out)
-    print("\n引用：", file=out)
-    for c in result.citations:
-        print(f"[{c.n}] {c.citation}\n    “{c.quote}”", file=out)
-    if result.unsupported:
-        print("\n已删除（资料不支持）：" + " / ".join(result.unsupported), file=out)
-    timing = f"{result.took_ms / 1000:.1f} s"
-    if result.first_token_ms is not None:
-        timing += f", first token {result.first_token_ms / 1000:.1f} s"
-    print(f"({result.model}; {timing})", file=out)
-
-
-def cmd_ask(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
-    """``policyrag ask``."""
-    from retriever.search import QueryError
-
-    _check_input(args.question, args.jsonl, what="question", k=args.k, max_k=20)
-    settings = _settings(args, generator=args.generator)
-    answerer = open_answerer(settings, no_llm=args.no_llm)
-    if args.jsonl:
-        return _jsonl_loop(stdin, out, "question", lambda q: answerer.ask(q, k=args.k, no_llm=args.no_llm).to_dict())
-    streamed: list[str] = []
-
-    def on_token(piece: str) -> None:
-        streamed.append(piece)
-        out.write(piece)
-        out.flush()
-
-    try:
-        result = answerer.ask(args.question, k=args.k, no_llm=args.no_llm, on_token=None if args.json else on_token)
-    except QueryError as exc:
-        raise CLIError(str(exc)) from exc
-    if args.json:
-        out.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=1) + "\n")
-    else:
-        _print_answer(result, out, streamed="".join(streamed))
-    return 0
-
-
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
-
-def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
-    """``policyrag serve``: loopback by default; another address needs --allow-remote and an API token."""
-    settings = _settings(args)
-    if args.host not in LOOPBACK:
-        if not args.allow_remote:
-            raise CLIError(f"refusing to bind to {args.host} without --allow-remote (the default is 127.0.0.1)")
-        if not settings.api_token:
-            raise CLIError(
-                f"binding to {args.host} needs an API token: set POLICYRAG_API_TOKEN (or api_token in --config)"
-            )
-    if not 1 <= args.port <= 65535:
-        raise CLIError(f"--port must be between 1 and 65535, got {args.port}")
-    import time
-
-    import uvicorn
-
-    from server.app import create_app
-
-    started = time.perf_counter()
-    generator = load_generator(settings, no_llm=args.no_llm)
-    app = create_app(settings, generator=generator)
-    index = app.state.searcher.index
-    print(
-        f"loaded {len(index.documents)} documents / {len(index.chunks)} chunks ({index.manifest.embedder}), "
-        f"model {generator.name if generator else 'none (extractive answers)'} "
-        f"in {time.perf_counter() - started:.1f} s\n"
-        f"policyrag on http://{args.host}:{args.port}/  (API docs: /docs)",
-        file=out,
-        flush=True,
-    )
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
-    return 0
-
-
 def cmd_documents(args: argparse.Namespace, out: TextIO) -> int:
     """``policyrag documents``."""
     from dataclasses import asdict
 
     from retriever.store import load_index
 
-    index = load_index(_settings(args).index_dir)
+    index = load_index(settings_from_args(args).index_dir)
     counts: dict[str, int] = {}
     for c in index.chunks:
         counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
@@ -358,7 +185,7 @@ def cmd_models(args: argparse.Namespace, out: TextIO) -> int:
     """``policyrag models fetch|status``."""
     from models.assets import ASSETS, asset_status, fetch_asset
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     names = list(ASSETS) if not args.names or args.names == ["all"] else args.names
     unknown = [n for n in names if n not in ASSETS]
     if unknown:
@@ -377,7 +204,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     """``policyrag eval [retrieval|answers]``: metrics and latency on the dev set."""
     from eval.retrieval import DEFAULT_QUESTIONS, evaluate_retrieval, format_table
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     report: Any
     if args.suite == "answers":
         from eval.answers import evaluate_answers, format_answer_table

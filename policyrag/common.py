@@ -1,0 +1,66 @@
+"""Helpers shared by the CLI's commands: errors, settings from flags, loading the searcher, input checks."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from pydantic import ValidationError
+
+from policyrag.settings import ConfigError, Settings, load_settings
+
+
+class CLIError(Exception):
+    """An error reported as one line on stderr."""
+
+
+def settings_from_args(args: argparse.Namespace, **extra: object) -> Settings:
+    try:
+        return load_settings(args.config, index_dir=args.index_dir, **extra)
+    except (ConfigError, ValidationError) as exc:
+        raise CLIError(str(exc).splitlines()[0] if isinstance(exc, ConfigError) else _first_error(exc)) from exc
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    return f"invalid setting {'.'.join(str(x) for x in err['loc'])}: {err['msg']}"
+
+
+def open_searcher(settings: Settings):  # type: ignore[no-untyped-def]
+    """Load the index and the embedder it was built with."""
+    from models.embedders import create_embedder
+    from retriever.fusion import FusionConfig
+    from retriever.search import Searcher
+    from retriever.store import load_index
+
+    index = load_index(settings.index_dir)
+    embedder = create_embedder(index.manifest.embedder, models_dir=settings.models_dir, device=settings.device)
+    fusion = FusionConfig(settings.fusion, settings.dense_weight, settings.bm25_weight, settings.rrf_k)
+    return Searcher(index, embedder, fusion=fusion)
+
+
+def check_input(text: str | None, jsonl: bool, *, what: str, k: int | None, max_k: int) -> None:
+    """The checks shared by search and ask: one text or --jsonl, non-empty, k in range."""
+    if jsonl and text:
+        raise CLIError(f"give a {what.upper()} or --jsonl ({what}s on stdin), not both")
+    if not jsonl and not (text or "").strip():
+        raise CLIError(f"the {what} is empty")
+    if k is not None and not 1 <= k <= max_k:
+        raise CLIError(f"-k must be between 1 and {max_k}, got {k}")
+
+
+def jsonl_loop(stdin: TextIO, out: TextIO, key: str, run: Callable[[str], dict[str, Any]]) -> int:
+    """One JSON object per input line, in order; a bad line yields ``{key: line, "error": …}``."""
+    from retriever.search import QueryError
+
+    for line in stdin:
+        text = line.rstrip("\n")
+        try:
+            payload = run(text)
+        except QueryError as exc:
+            payload = {key: text, "error": str(exc)}
+        out.write(json.dumps(payload, ensure_ascii=False) + "\n")
+        out.flush()
+    return 0
