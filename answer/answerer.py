@@ -51,6 +51,7 @@ class AnswerResult:
     first_token_ms: float | None
     confidence: Confidence | None = None
     draft: str = ""  # the model's unverified text (for evaluation and debugging; not in the JSON)
+    retrieved: tuple[str, ...] = ()  # chunk ids of the articles retrieved for the question (not in the JSON)
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON shape."""
@@ -105,12 +106,23 @@ class Answerer:
         use_llm = self.generator is not None and not no_llm
         model = self.generator.name if use_llm and self.generator else EXTRACTIVE_MODEL
 
+        retrieved = tuple(r.chunk_id for r in results)
+
         def finish(verified: VerifiedAnswer | None, first_token_ms: float | None) -> AnswerResult:
             took = (time.perf_counter() - started) * 1000
             if verified is None or not verified.citations:
                 unsupported = verified.unsupported if verified else ()
                 return AnswerResult(
-                    question, ABSTAIN_SENTENCE, True, (), unsupported, model, took, first_token_ms, confidence
+                    question,
+                    ABSTAIN_SENTENCE,
+                    True,
+                    (),
+                    unsupported,
+                    model,
+                    took,
+                    first_token_ms,
+                    confidence,
+                    retrieved=retrieved,
                 )
             return AnswerResult(
                 question,
@@ -122,6 +134,7 @@ class Answerer:
                 took,
                 first_token_ms,
                 confidence,
+                retrieved=retrieved,
             )
 
         if not confidence.answerable or not results:

@@ -14,7 +14,6 @@ import numpy as np
 from answer.answerer import Answerer
 from eval.metrics import percentile
 from eval.retrieval import load_questions
-from indexer.normalise import normalise_query
 
 
 @dataclass(frozen=True)
@@ -56,20 +55,13 @@ def evaluate_answers(
     precise = total_citations = outside = 0
     for q in questions:
         result = answerer.ask(q.question, no_llm=no_llm)
-        retrieved = {
-            r.chunk_id
-            for r in answerer.searcher.rank(
-                answerer.searcher.candidates(normalise_query(q.question), max(50, 5 * answerer.settings.k)),
-                k=answerer.settings.k,
-            )
-        }
         cited_units = []
         for c in result.citations:
             chunk = chunks[c.chunk_id]
-            cited_units.append(f"《{chunk.doc_title}》{chunk.unit_key}")
+            cited_units.append(chunk.unit_citation)
             total_citations += 1
             precise += c.quote in chunk.text
-            outside += c.chunk_id not in retrieved
+            outside += c.chunk_id not in result.retrieved
         rows.append(
             {
                 "id": q.id,

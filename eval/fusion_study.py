@@ -324,7 +324,7 @@ def run_eval(args: argparse.Namespace) -> int:
     chunks = index.chunks
 
     def unit_of_row(row: int) -> str:
-        return unit_id(chunks[row].doc_title, chunks[row].unit_key)
+        return chunks[row].unit_citation
 
     units = {unit_of_row(i) for i in range(len(chunks))}
     report: dict[str, object] = {

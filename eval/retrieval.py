@@ -76,7 +76,7 @@ def unit_citations(searcher: Searcher, rows: Sequence[int]) -> list[str]:
         if row < 0:
             continue
         chunk = searcher.index.chunks[row]
-        cid = f"《{chunk.doc_title}》{chunk.unit_key}"
+        cid = chunk.unit_citation
         if cid not in seen:
             seen.append(cid)
     return seen

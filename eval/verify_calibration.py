@@ -46,7 +46,7 @@ def reverify(answerer: Answerer, rows: list[dict[str, Any]], threshold: float, u
                 unmarked_threshold=unmarked,
             )
             abstained = not v.citations
-            cited = [f"《{chunks[c.chunk_id].doc_title}》{chunks[c.chunk_id].unit_key}" for c in v.citations]
+            cited = [chunks[c.chunk_id].unit_citation for c in v.citations]
         if row["kind"] == "in_corpus":
             n_in += 1
             gold += bool(set(cited) & set(row["gold"]))

@@ -95,3 +95,8 @@ class Chunk:
     unit_key: str
     piece: int = 0
     sources: tuple[str, ...] = field(default=())
+
+    @property
+    def unit_citation(self) -> str:
+        """Citation of the whole unit (all pieces share it): 《title》第六条 or 《title》（heading）."""
+        return f"《{self.doc_title}》{self.unit_key}"

@@ -177,6 +177,7 @@ def test_ask_streams_and_verifies(searcher: Searcher) -> None:
     assert result.citations[0].citation == "《示范人工智能促进条例》第二条"
     assert "[9]" not in result.answer and result.answer.endswith("[1]。")
     assert result.first_token_ms is not None and result.model == "scripted"
+    assert result.citations[0].chunk_id in result.retrieved
     # The model saw simplified text and numbered sources.
     assert "产业主管部门是哪个部门" in gen.seen[0][1].content and "[1] 《" in gen.seen[0][1].content
     assert set(result.to_dict()) == {
