@@ -128,3 +128,38 @@ def tiny_corpus(tmp_path: Path) -> Path:
     (folder / "c_traditional.txt").write_bytes(REGULATION_TRADITIONAL.encode("utf-8"))
     (folder / "d_plan.txt").write_text(PLAN, encoding="utf-8")
     return folder
+
+
+# --- real models and the real corpus, shared by the integration tests (built once per session) -------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def real_e5():  # type: ignore[no-untyped-def]
+    """The real default CPU embedder."""
+    from models.embedders import create_embedder
+
+    return create_embedder("e5-small", models_dir=ROOT / "models")
+
+
+@pytest.fixture(scope="session")
+def real_index(real_e5, tmp_path_factory: pytest.TempPathFactory) -> Path:  # type: ignore[no-untyped-def]
+    """An index of the real corpus/ built with e5-small (embedding it once saves ~25 s per test module)."""
+    from indexer.build import build_index
+
+    folder = tmp_path_factory.mktemp("real-index")
+    build_index([ROOT / "corpus"], folder / "index", real_e5, cache_dir=folder / "cache", progress=False)
+    return folder / "index"
+
+
+@pytest.fixture(scope="session")
+def real_generator():  # type: ignore[no-untyped-def]
+    """The default Qwen GGUF, or a skip naming the fix when it has not been fetched."""
+    from models.errors import ModelNotAvailableError
+    from models.generators import create_generator
+
+    try:
+        return create_generator("auto", models_dir=ROOT / "models")
+    except ModelNotAvailableError as exc:
+        pytest.skip(f"default GGUF not available ({exc}); run: make models")

@@ -19,27 +19,16 @@ SHOTS = ROOT / "tests" / "output"
 
 
 @pytest.fixture(scope="module")
-def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def base_url(real_e5, real_index: Path, real_generator) -> Iterator[str]:  # type: ignore[no-untyped-def]
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (make test installs it: apt-get install chromium)")
     pytest.importorskip("playwright.sync_api", reason="playwright (Python) is not installed")
     import uvicorn
 
-    from indexer.build import build_index
-    from models.embedders import create_embedder
-    from models.errors import ModelNotAvailableError
-    from models.generators import create_generator
     from policyrag.settings import Settings
     from server.app import create_app
 
-    try:
-        generator = create_generator("auto", models_dir=ROOT / "models")
-    except ModelNotAvailableError as exc:
-        pytest.skip(f"default GGUF not available ({exc}); run: make models")
-    e5 = create_embedder("e5-small", models_dir=ROOT / "models")
-    folder = tmp_path_factory.mktemp("browser")
-    build_index([ROOT / "corpus"], folder / "index", e5, cache_dir=folder / "cache", progress=False)
-    app = create_app(Settings(index_dir=folder / "index"), embedder=e5, generator=generator)
+    app = create_app(Settings(index_dir=real_index), embedder=real_e5, generator=real_generator)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

@@ -7,10 +7,8 @@ from pathlib import Path
 import pytest
 
 from answer.answerer import Answerer
-from indexer.build import build_index
-from models.embedders import create_embedder
-from models.errors import ModelNotAvailableError
-from models.generators import create_generator
+from models.embedders import Embedder
+from models.generators import Generator
 from retriever.search import Searcher
 from retriever.store import load_index
 
@@ -20,15 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def answerer(tmp_path_factory: pytest.TempPathFactory) -> Answerer:
-    try:
-        generator = create_generator("auto", models_dir=ROOT / "models")
-    except ModelNotAvailableError as exc:
-        pytest.skip(f"default GGUF not available ({exc}); run: make models")
-    e5 = create_embedder("e5-small", models_dir=ROOT / "models")
-    folder = tmp_path_factory.mktemp("answer")
-    build_index([ROOT / "corpus"], folder / "index", e5, cache_dir=folder / "cache", progress=False)
-    return Answerer(Searcher(load_index(folder / "index"), e5), generator)
+def answerer(real_e5: Embedder, real_index: Path, real_generator: Generator) -> Answerer:
+    return Answerer(Searcher(load_index(real_index), real_e5), real_generator)
 
 
 def test_in_corpus_question_cites_article_six(answerer: Answerer) -> None:

@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from eval.retrieval import DEFAULT_QUESTIONS, evaluate_retrieval
-from indexer.build import build_index
-from models.embedders import Embedder, create_embedder
+from models.embedders import Embedder
 from retriever.search import Searcher
 from retriever.store import load_index
 
@@ -19,15 +18,8 @@ REGULATION = "深圳经济特区人工智能产业促进条例"
 
 
 @pytest.fixture(scope="module")
-def e5() -> Embedder:
-    return create_embedder("e5-small", models_dir=ROOT / "models")
-
-
-@pytest.fixture(scope="module")
-def searcher(e5: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Searcher:
-    folder = tmp_path_factory.mktemp("real")
-    build_index([ROOT / "corpus"], folder / "index", e5, cache_dir=folder / "cache", progress=False)
-    return Searcher(load_index(folder / "index"), e5)
+def searcher(real_e5: Embedder, real_index: Path) -> Searcher:
+    return Searcher(load_index(real_index), real_e5)
 
 
 def test_traditional_question_returns_article_six_first_once(searcher: Searcher) -> None:
