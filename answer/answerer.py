@@ -94,7 +94,7 @@ class Answerer:
         if len(question) > MAX_QUESTION_CHARS:
             raise QueryError(f"the question is too long ({len(question)} characters; at most {MAX_QUESTION_CHARS})")
         k = k or self.settings.k
-        cands = self.searcher.candidates(normalised, max(50, 5 * k))
+        cands = self.searcher.candidates(normalised, max(50, 5 * k), self.searcher.allowed_rows())
         results = self.searcher.rank(cands, k=k)
         confidence = assess(
             normalised,

@@ -152,6 +152,34 @@ def choose_variant(variants: Sequence[Variant]) -> Variant:
     return min(pool, key=rank)
 
 
+_CN_DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_UNIT = {"十": 10, "百": 100, "千": 1000}
+_ARTICLE_KEY = re.compile(r"^第([零〇一二三四五六七八九十百千两]+)条(?:之([零〇一二三四五六七八九十]+))?$")
+
+
+def chinese_to_int(numeral: str) -> int:
+    """一千二百六十 → 1260, 十二 → 12, 一百零五 → 105 (numerals below 10,000)."""
+    total = digit = 0
+    for ch in numeral:
+        if ch in _CN_DIGIT:
+            digit = _CN_DIGIT[ch]
+        elif ch in _CN_UNIT:
+            total += (digit or 1) * _CN_UNIT[ch]
+            digit = 0
+        else:
+            raise ValueError(f"not a Chinese numeral: {numeral!r}")
+    return total + digit
+
+
+def article_number(key: str) -> float | None:
+    """Sort position of an article key: 第三条 → 3, 第三条之一 → 3.001; None for other units."""
+    m = _ARTICLE_KEY.match(key)
+    if not m:
+        return None
+    suffix = chinese_to_int(m.group(2)) / 1000 if m.group(2) else 0.0
+    return chinese_to_int(m.group(1)) + suffix
+
+
 @dataclass(frozen=True)
 class MergedDocument:
     """A document after merging its copies."""
@@ -169,12 +197,15 @@ def merge_copies(docs: Sequence[LogicalDocument], units: Sequence[Sequence[Unit]
         # The copy with the most units and intact layout defines the order.
         primary = min(group, key=lambda i: (docs[i].reflowed, -len(units[i]), docs[i].source))
         variants: dict[str, list[Variant]] = defaultdict(list)
-        order: dict[str, tuple[int, int]] = {}
+        order: dict[str, tuple[int, float]] = {}
         for i in group:
             for u in units[i]:
                 variants[u.key].append(Variant(u, docs[i].source, not docs[i].reflowed))
                 rank = (0 if i == primary else 1, u.order)
                 order[u.key] = min(order.get(u.key, rank), rank)
+        if len({docs[i].source for i in group}) > 1 and all(article_number(k) is not None for k in variants):
+            # A law split across files (the Civil Code, one file per 编): article numbers give the order.
+            order = {k: (0, article_number(k) or 0) for k in variants}
         chosen = []
         for key in sorted(variants, key=lambda k: order[k]):
             vs = variants[key]

@@ -96,7 +96,7 @@ def prepare_lines(text: str) -> tuple[list[Line], list[int], int]:
 _INTERPRETATION = re.compile(r"^《([^》]{2,60})》\s*解读\s*(.*)$")
 _REG_TITLE = re.compile(r"^[^，。；：]{4,60}(条例|办法|规定|细则|决定|规则)$")
 _ARTICLE = re.compile(f"^第[{NUM}]+条")
-_DIVISION = re.compile(f"^第[{NUM}]+[编章节]")
+_DIVISION = re.compile(f"^第[{NUM}]+(?:[编章节]|分编)")
 _DOC_TITLE_WORDS = re.compile("(条例|办法|规定|细则|决定|规则|计划|方案|规划|意见|通知|纲要|指引|解读)$")
 _QUOTED_TITLE = re.compile(r"《([^》]{4,60})》")
 

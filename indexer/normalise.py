@@ -136,7 +136,7 @@ def normalise_line(line: str, *, simplify: bool = True) -> str:
         line = to_simplified(line)
     line = unify_width(line)
     line = re.sub(r"^[-*•·]\s+", "", line.strip())  # markdown/list bullets
-    line = re.sub(r"^#{1,6}\s+", "", line)  # markdown headings: the text is the heading
+    line = re.sub(r"^#{1,6}(\s+|$)", "", line)  # markdown headings: the text is the heading
     line = re.sub(r"<!--.*?-->", "", line)  # markdown/HTML comments (e.g. <!-- INFO END -->)
     return tidy_spaces(line)
 

@@ -5,13 +5,23 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from indexer.catalog import Catalog, fallback_doc_id, load_catalogs
 from indexer.chunking import chunk_units
 from indexer.dedupe import merge_copies
 from indexer.documents import prepare_lines, split_documents
+from indexer.lawmeta import (
+    CURRENT,
+    SUPERSEDED,
+    FrontMatter,
+    VersionedDocument,
+    blank_front_matter,
+    parse_front_matter,
+    version_of,
+    version_status,
+)
 from indexer.reading import iter_source_paths, read_source
 from indexer.records import Chunk, DocumentInfo, LogicalDocument, MergedUnit, Unit
 from indexer.structure import document_kind, parse_units
@@ -36,6 +46,7 @@ class IngestStats:
     chunks: int
     mojibake_lines: int
     boilerplate_lines: int
+    superseded_documents: int = 0
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,14 @@ def _untitled(doc: LogicalDocument) -> str:
     return first[:24] + ("…" if len(first) > 24 else "")
 
 
+def mark_superseded(documents: Sequence[DocumentInfo]) -> list[DocumentInfo]:
+    """Documents with ``status``/``superseded_by`` set: older dated versions of a law are superseded."""
+    newer = version_status([VersionedDocument(d.doc_id, d.title, d.version) for d in documents])
+    return [
+        replace(d, status=SUPERSEDED if newer[d.doc_id] else CURRENT, superseded_by=newer[d.doc_id]) for d in documents
+    ]
+
+
 def ingest(paths: Sequence[Path], *, budget: int, catalog: Catalog | None = None) -> Corpus:
     """Ingest files and folders into de-duplicated documents and chunks.
 
@@ -76,10 +95,16 @@ def ingest(paths: Sequence[Path], *, budget: int, catalog: Catalog | None = None
     if catalog is None:
         catalog = load_catalogs({p if p.is_dir() else p.parent for p in paths})
     logical: list[LogicalDocument] = []
+    fronts: dict[str, FrontMatter] = {}
     mojibake = boilerplate = 0
     for path in files:
         source = read_source(path)
-        lines, damaged, dropped = prepare_lines(source.text)
+        text = source.text
+        front = parse_front_matter(text) if path.suffix.lower() == ".md" else None
+        if front is not None:
+            fronts[path.name] = front
+            text = blank_front_matter(text, front)
+        lines, damaged, dropped = prepare_lines(text)
         mojibake += len(damaged)
         boilerplate += dropped
         if damaged:
@@ -101,19 +126,24 @@ def ingest(paths: Sequence[Path], *, budget: int, catalog: Catalog | None = None
             doc_id = fallback_doc_id(title + "|" + ",".join(merged.sources))
         seen_ids.add(doc_id)
         doc_type = (entry.doc_type if entry else None) or guess_doc_type(merged.primary, title)
+        # Only a file's first document is the law its front matter describes (a file may append others).
+        front = fronts.get(merged.primary.source) if merged.primary.part == 0 else None
         info = DocumentInfo(
             doc_id=doc_id,
             title=title,
             doc_type=doc_type,
             issuer=entry.issuer if entry else None,
-            adopted=entry.adopted if entry else None,
-            effective=entry.effective if entry else None,
+            adopted=(entry.adopted if entry else None) or (front.adopted if front else None),
+            effective=(entry.effective if entry else None) or (front.effective if front else None),
             published=entry.published if entry else None,
             sources=merged.sources,
+            version=version_of(merged.primary.source),
+            amended=front.amended if front else None,
         )
         documents.append(info)
         merged_units[doc_id] = tuple(MergedUnit(doc_id, u, srcs, n) for u, srcs, n in merged.units)
 
+    documents = mark_superseded(documents)
     all_units: list[Unit] = [m.unit for ms in merged_units.values() for m in ms]
     tokenizer = JiebaTokenizer(domain_terms([d.title for d in documents] + [u.text for u in all_units]))
     chunks: list[Chunk] = []
@@ -128,5 +158,6 @@ def ingest(paths: Sequence[Path], *, budget: int, catalog: Catalog | None = None
         chunks=len(chunks),
         mojibake_lines=mojibake,
         boilerplate_lines=boilerplate,
+        superseded_documents=sum(d.status == SUPERSEDED for d in documents),
     )
     return Corpus(tuple(documents), merged_units, tuple(chunks), tokenizer, stats)

@@ -61,8 +61,7 @@ def decode_bytes(data: bytes, *, name: str = "<bytes>") -> tuple[str, str]:
         decoded.append((ratio, encoding))
     if decoded:
         raise UnreadableFileError(
-            f"{name}: decodes as {', '.join(e for _, e in decoded)} only as garbled text; "
-            "convert it to UTF-8 first"
+            f"{name}: decodes as {', '.join(e for _, e in decoded)} only as garbled text; convert it to UTF-8 first"
         )
     try:
         from charset_normalizer import from_bytes

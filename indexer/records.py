@@ -67,6 +67,10 @@ class DocumentInfo:
     effective: str | None = None
     published: str | None = None
     sources: tuple[str, ...] = ()
+    version: str | None = None  # version date carried by the file name, e.g. 2015-08-29
+    status: str = "current"  # current | superseded (an older dated version of a law)
+    superseded_by: str | None = None  # doc_id of the newer version
+    amended: str | None = None  # date of the last amendment in the file's metadata
 
 
 @dataclass(frozen=True)

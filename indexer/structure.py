@@ -16,7 +16,7 @@ from dataclasses import replace
 from indexer.records import Line, LogicalDocument, Unit
 
 NUM = "一二三四五六七八九十百千零〇两"
-_DIVISION = re.compile(f"^第([{NUM}]+)(编|章|节)\\s*([^。；，]{{0,30}})$")
+_DIVISION = re.compile(f"^第([{NUM}]+)(编|分编|章|节)\\s*([^。；，]{{0,30}})$")
 _ARTICLE = re.compile(f"^(第[{NUM}]+条(?:之[{NUM}]+)?)\\s*(.*)$")
 _ITEM = re.compile(f"^[（(][{NUM}]{{1,3}}[)）]")
 _L1 = re.compile(f"^([{NUM}]{{1,3}})、\\s*(.*)$")
@@ -29,9 +29,14 @@ PROSE_HEADING_MAX = 30
 
 
 def document_kind(doc: LogicalDocument) -> str:
-    """``regulation`` when the text has articles (第X条), ``outline`` when it has 一、 headings, else ``prose``."""
+    """``regulation`` when the text has articles (第X条), ``outline`` when it has 一、 headings, else ``prose``.
+
+    Three article lines make a regulation; so do two when they are at least half the lines.
+    """
     texts = [line.text for line in doc.lines]
-    if sum(bool(_ARTICLE.match(t)) for t in texts) >= 3:
+    articles = sum(bool(_ARTICLE.match(t)) for t in texts)
+    # A short part of a law split across files (the Civil Code's 附则 has two articles) is still one.
+    if articles >= 3 or (articles >= 2 and articles * 2 >= len(texts)):
         return "regulation"
     if sum(bool(_L1.match(t)) for t in texts) >= 2:
         return "outline"
@@ -97,7 +102,7 @@ class _Builder:
 def _parse_regulation(lines: Sequence[Line], title: str | None) -> list[tuple[int, Unit]]:
     b = _Builder()
     divisions: dict[str, str] = {}
-    order = {"编": 0, "章": 1, "节": 2}
+    order = {"编": 0, "分编": 1, "章": 2, "节": 3}
     started = False
     b.open(lines[0].no if lines else 0, None, "前言", ())
     for line in lines:

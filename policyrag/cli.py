@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--type", dest="doc_type", help="only this document type (regulation, interpretation, plan, article)"
     )
     p.add_argument("--mode", default="hybrid", choices=["hybrid", "dense", "bm25"], help="retrieval mode")
+    p.add_argument(
+        "--include-superseded", action="store_true", help="also search older versions of laws (left out by default)"
+    )
     _add_common(p)
 
     p = sub.add_parser("ask", help="answer a question with cited articles (local LLM)")
@@ -145,7 +148,13 @@ def cmd_search(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
 
     check_input(args.query, args.jsonl, what="query", k=args.k, max_k=50)
     searcher = open_searcher(settings_from_args(args))
-    kwargs = {"k": args.k, "doc": args.doc, "doc_type": args.doc_type, "mode": args.mode}
+    kwargs = {
+        "k": args.k,
+        "doc": args.doc,
+        "doc_type": args.doc_type,
+        "mode": args.mode,
+        "include_superseded": args.include_superseded,
+    }
     if args.jsonl:
         return jsonl_loop(stdin, out, "query", lambda q: searcher.search(q, **kwargs).to_dict())
     try:
@@ -166,16 +175,17 @@ def cmd_documents(args: argparse.Namespace, out: TextIO) -> int:
     from retriever.store import load_index
 
     index = load_index(settings_from_args(args).index_dir)
-    counts: dict[str, int] = {}
-    for c in index.chunks:
-        counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
+    counts = index.document_counts()
     if args.json:
-        docs = [{**asdict(d), "chunks": counts.get(d.doc_id, 0)} for d in index.documents]
+        docs = [{**asdict(d), "articles": counts[d.doc_id][0], "chunks": counts[d.doc_id][1]} for d in index.documents]
         out.write(json.dumps(docs, ensure_ascii=False, indent=1) + "\n")
         return 0
     for d in index.documents:
+        version = f" ({d.version})" if d.version else ""
+        status = f"  superseded by {d.superseded_by}" if d.superseded_by else ""
         print(
-            f"{d.doc_id}  [{d.doc_type}]  《{d.title}》  {counts.get(d.doc_id, 0)} chunks  ← {', '.join(d.sources)}",
+            f"{d.doc_id}  [{d.doc_type}]  《{d.title}》{version}  {counts[d.doc_id][0]} articles, "
+            f"{counts[d.doc_id][1]} chunks{status}  ← {', '.join(d.sources)}",
             file=out,
         )
     return 0

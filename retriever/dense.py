@@ -82,7 +82,9 @@ class DenseIndex:
         k = max(1, min(k, total))
         params = None
         if not mask.all():
-            selector = faiss.IDSelectorBatch(np.flatnonzero(mask).astype(np.int64))
+            # A bitmap selector costs microseconds to build; IDSelectorBatch over ~60k ids cost ~1.3 ms a query.
+            bits = np.packbits(mask, bitorder="little")  # must outlive the search call
+            selector = faiss.IDSelectorBitmap(total, faiss.swig_ptr(bits))
             params = (
                 faiss.SearchParametersHNSW(sel=selector, efSearch=max(HNSW_EF_SEARCH, k))  # type: ignore[attr-defined]
                 if self.kind == "hnsw"

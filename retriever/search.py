@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from indexer.lawmeta import SUPERSEDED
 from indexer.normalise import normalise_query
 from models.embedders import Embedder
 from retriever.fusion import FusionConfig, fuse
@@ -41,17 +42,29 @@ class Searcher:
         self._doc_of_row = np.array([c.doc_id for c in index.chunks])
         self._type_of_row = np.array([c.doc_type for c in index.chunks])
         self._doc_ids = {d.doc_id for d in index.documents}
+        superseded = {d.doc_id for d in index.documents if d.status == SUPERSEDED}
+        self._current_rows: np.ndarray | None = (
+            np.isin(self._doc_of_row, sorted(superseded), invert=True) if superseded else None
+        )
 
-    def _allowed(self, doc: str | None, doc_type: str | None) -> np.ndarray | None:
-        if doc is None and doc_type is None:
-            return None
-        mask = np.ones(len(self.index.chunks), dtype=bool)
+    def allowed_rows(
+        self, doc: str | None = None, doc_type: str | None = None, *, include_superseded: bool = False
+    ) -> np.ndarray | None:
+        """Boolean row mask for the filters, or None when every row may be returned.
+
+        Superseded versions of a law are left out unless ``include_superseded`` is set or
+        the document is asked for by id.
+        """
+        mask: np.ndarray | None = None
         if doc is not None:
             if doc not in self._doc_ids:
                 raise QueryError(f"unknown document id {doc!r}; see: policyrag documents")
-            mask &= self._doc_of_row == doc
+            mask = self._doc_of_row == doc
         if doc_type is not None:
-            mask &= self._type_of_row == doc_type
+            by_type = self._type_of_row == doc_type
+            mask = by_type if mask is None else mask & by_type
+        if doc is None and not include_superseded and self._current_rows is not None:
+            mask = self._current_rows if mask is None else mask & self._current_rows
         return mask
 
     def candidates(self, query: str, depth: int, allowed: np.ndarray | None = None) -> Candidates:
@@ -104,6 +117,7 @@ class Searcher:
         doc: str | None = None,
         doc_type: str | None = None,
         mode: str = "hybrid",
+        include_superseded: bool = False,
     ) -> SearchResponse:
         """Rank units for ``query``; at most one result per article (its best-matching piece)."""
         started = time.perf_counter()
@@ -114,7 +128,7 @@ class Searcher:
             raise QueryError(f"k must be between 1 and {MAX_K}, got {k}")
         if mode not in SEARCH_MODES:
             raise QueryError(f"unknown mode {mode!r}; valid: {', '.join(SEARCH_MODES)}")
-        allowed = self._allowed(doc, doc_type)
+        allowed = self.allowed_rows(doc, doc_type, include_superseded=include_superseded)
         cands = self.candidates(normalised, max(50, 5 * k), allowed)
         results = self.rank(cands, k=k, mode=mode)
         took = (time.perf_counter() - started) * 1000

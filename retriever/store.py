@@ -53,6 +53,15 @@ class LoadedIndex:
     tokenizer: JiebaTokenizer
     load_seconds: float = 0.0
 
+    def document_counts(self) -> dict[str, tuple[int, int]]:
+        """doc_id → (articles or other units, chunks) for every document."""
+        chunks: dict[str, int] = {}
+        units: dict[str, set[str]] = {}
+        for c in self.chunks:
+            chunks[c.doc_id] = chunks.get(c.doc_id, 0) + 1
+            units.setdefault(c.doc_id, set()).add(c.unit_key)
+        return {d.doc_id: (len(units.get(d.doc_id, ())), chunks.get(d.doc_id, 0)) for d in self.documents}
+
 
 def save_index(
     path: Path,

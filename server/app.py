@@ -122,9 +122,10 @@ def create_app(
         q: Annotated[str, Query(min_length=1, max_length=MAX_QUESTION_CHARS, description="query")],
         k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
         doc: Annotated[str | None, Query(description="only this document id")] = None,
+        include_superseded: Annotated[bool, Query(description="also search older versions of laws")] = False,
     ) -> dict[str, Any]:
         try:
-            response = await run_in_threadpool(searcher.search, q, k=k, doc=doc)
+            response = await run_in_threadpool(searcher.search, q, k=k, doc=doc, include_superseded=include_superseded)
         except QueryError as exc:
             status = 404 if doc is not None and doc not in app.state.documents else 422
             raise HTTPException(status_code=status, detail=str(exc)) from exc
@@ -157,15 +158,8 @@ def create_app(
 
     @app.get("/api/documents")
     def documents() -> list[dict[str, Any]]:
-        counts: dict[str, int] = {}
-        units: dict[str, set[str]] = {}
-        for c in index.chunks:
-            counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
-            units.setdefault(c.doc_id, set()).add(c.unit_key)
-        return [
-            {**asdict(d), "articles": len(units.get(d.doc_id, ())), "chunks": counts.get(d.doc_id, 0)}
-            for d in index.documents
-        ]
+        counts = index.document_counts()
+        return [{**asdict(d), "articles": counts[d.doc_id][0], "chunks": counts[d.doc_id][1]} for d in index.documents]
 
     @app.get("/api/documents/{doc_id}")
     def document(doc_id: str) -> dict[str, Any]:
