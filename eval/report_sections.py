@@ -1,0 +1,218 @@
+"""Markdown sections of the benchmark report, one pure function per evaluation JSON.
+
+Every function takes the loaded JSON (or None with the reason it is missing) and returns Markdown; nothing here
+reads files. ``level`` is the heading level of the section (2 in benchmark.md, 3 inside the README).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+METRICS = ("R@1", "R@5", "R@10", "R@100", "MRR@10", "nDCG@10")
+Report = Mapping[str, Any]
+
+
+def num(x: float | None, digits: int = 3) -> str:
+    """A metric with ``digits`` decimals, or an en dash when absent."""
+    return "–" if x is None else f"{x:.{digits}f}"
+
+
+def ms(x: float | None) -> str:
+    """A latency: ``23 ms``, ``4.7 s`` from 1 s up."""
+    if x is None:
+        return "–"
+    return f"{x / 1000:.1f} s" if x >= 1000 else f"{x:.0f} ms" if x >= 10 else f"{x:.1f} ms"
+
+
+def secs(x: float | None) -> str:
+    """A duration: ``0.8 s``, ``47 s``, ``12.5 min`` from 2 min up."""
+    if x is None:
+        return "–"
+    if x >= 120:
+        return f"{x / 60:.1f} min"
+    return f"{x:.0f} s" if x >= 10 else f"{x:.1f} s"
+
+
+def mb(x: float | None) -> str:
+    """A size in MB; GB from 1,000 MB up."""
+    if x is None:
+        return "–"
+    return f"{x / 1024:.2f} GB" if x >= 1000 else f"{x:.1f} MB" if x < 100 else f"{x:.0f} MB"
+
+
+def heading(level: int, text: str) -> str:
+    """A Markdown heading."""
+    return f"{'#' * level} {text}"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A Markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def not_run(level: int, title: str, reason: str) -> str:
+    """The section of an evaluation whose results are missing."""
+    return f"{heading(level, title)}\n\nnot run ({reason})"
+
+
+def metric_rows(methods: Sequence[Report], *, with_items: bool = False) -> list[list[str]]:
+    """One table row per method: name, description, [items indexed], the six metrics."""
+    rows = []
+    for m in methods:
+        row = [f"`{m['name']}`", m.get("description", "")]
+        if with_items:
+            row.append(f"{m.get('items_indexed', 0):,}")
+        row += [num(m["metrics"].get(k)) for k in METRICS]
+        rows.append(row)
+    return rows
+
+
+def target_lines(targets: Mapping[str, float], methods: Sequence[Report]) -> list[str]:
+    """``R@10 ≥ 0.70: met by hybrid (0.741)`` / ``not met (best: dense 0.650)`` for each metric target."""
+    lines = []
+    for key, goal in targets.items():
+        scored = [(m["metrics"][key], m["name"]) for m in methods if m["metrics"].get(key) is not None]
+        if not scored:
+            lines.append(f"- target {key} ≥ {goal:.2f}: no method reports {key}")
+            continue
+        met = [f"`{name}` ({value:.3f})" for value, name in scored if value >= goal]
+        best_value, best_name = max(scored)
+        verdict = f"**met** by {', '.join(met)}" if met else f"**not met** (best: `{best_name}` {best_value:.3f})"
+        lines.append(f"- target {key} ≥ {goal:.2f}: {verdict}")
+    return lines
+
+
+def render_statutes(data: Report | None, reason: str = "", *, level: int = 2, compact: bool = False) -> str:
+    """STARD questions over the law collection: metrics per method, targets, anchors, gold resolution."""
+    title = "Statute retrieval (STARD questions over the national law collection)"
+    if data is None:
+        return not_run(level, title, reason)
+    idx, res = data.get("index", {}), data.get("resolution", {})
+    parts = [
+        heading(level, title),
+        "",
+        f"{data.get('evaluated_questions', 0):,} of {data.get('questions', 0):,} questions evaluated "
+        f"(gold articles found in the index), embedder `{data.get('embedder')}`, ranking depth {data.get('depth')}; "
+        f"index: {idx.get('documents', 0):,} documents ({idx.get('current_documents', 0):,} current, "
+        f"{idx.get('superseded_documents', 0):,} superseded), {idx.get('searchable_chunks', 0):,} searchable of "
+        f"{idx.get('chunks', 0):,} chunks.",
+        "",
+        table(["method", "what", *METRICS], metric_rows(data.get("methods", []))),
+    ]
+    if data.get("target"):
+        parts += ["", *target_lines(data["target"], data.get("methods", []))]
+    if data.get("anchors"):
+        anchors = "; ".join(f"{k} {v:.3f}" for k, v in data["anchors"].items())
+        parts += ["", f"Reference points (anchors): {anchors}."]
+    if not compact and res:
+        parts += [
+            "",
+            f"Gold resolution: {res.get('resolved_names', 0):,} of {res.get('gold_names', 0):,} gold article names "
+            f"resolve to a law title ({res.get('resolved_in_index', 0):,} of them to an article in the index); "
+            f"{res.get('questions_all_resolved', 0):,} questions have every gold article resolved, "
+            f"{res.get('questions_any_resolved', 0):,} at least one.",
+        ]
+        unknown = res.get("unknown_titles", [])[:10]
+        if unknown:
+            parts.append("Most frequent unresolved titles: " + ", ".join(f"{t} ({n})" for t, n in unknown) + ".")
+    return "\n".join(parts)
+
+
+def render_baselines(data: Report | None, reason: str = "", *, level: int = 2) -> str:
+    """Baselines and ablations: one table per question set."""
+    title = "Baselines and ablations"
+    if data is None:
+        return not_run(level, title, reason)
+    parts = [heading(level, title), "", f"Embedder `{data.get('embedder')}`, ranking depth {data.get('depth')}."]
+    for s in data.get("sets", []):
+        parts += [
+            "",
+            f"**{s['name']}** — {s.get('description', '')} ({s.get('questions', 0):,} questions; {s.get('scope', '')})",
+            "",
+            table(["row", "what", "items indexed", *METRICS], metric_rows(s.get("rows", []), with_items=True)),
+        ]
+    for note in data.get("skipped", []):
+        parts += ["", f"- not run: {note}"]
+    return "\n".join(parts)
+
+
+_DEV_NAMES = {"bm25": "BM25 (jieba) alone", "dense": "dense ({embedder}) alone", "hybrid": "**hybrid (default)**"}
+
+
+def render_dev_retrieval(data: Report | None, reason: str = "", *, level: int = 2) -> str:
+    """The 120 in-corpus development questions: BM25, dense, hybrid; warm latency."""
+    title = "Retrieval on the development question set (corpus/)"
+    if data is None:
+        return not_run(level, title, reason)
+    rows = []
+    for m in data.get("methods", []):
+        name = _DEV_NAMES.get(m["method"], m["method"]).format(embedder=data.get("embedder"))
+        r = m["recall"]
+        rows.append([name, num(r.get("1")), num(r.get("5")), num(r.get("10")), num(m.get("mrr10"))])
+    lat = data.get("latency_ms", {})
+    return "\n".join(
+        [
+            heading(level, title),
+            "",
+            f"{data.get('questions')} in-corpus questions written for this corpus (`eval/data/dev_questions.jsonl`: "
+            f"natural paraphrases, {data.get('traditional')} in traditional Chinese, every document covered), "
+            f"embedder `{data.get('embedder')}`, hybrid = {data.get('fusion')}. Recall@k is capped recall (gold "
+            "articles in the top k ÷ min(#gold, k)). These questions were used to choose the fusion: development "
+            "figures, not held-out ones.",
+            "",
+            table(["method", "R@1", "R@5", "R@10", "MRR@10"], rows),
+            "",
+            f"Warm hybrid search latency, k=10: p50 {ms(lat.get('p50'))}, p95 {ms(lat.get('p95'))}.",
+        ]
+    )
+
+
+# The answer issue's targets: share of in-corpus answers citing a gold article, share of out-of-corpus abstentions.
+ANSWER_TARGETS = {"gold_cited": 0.85, "ooc_abstained": 1.0}
+
+
+def render_answers(data: Report | None, reason: str = "", *, level: int = 2) -> str:
+    """Answer quality on the dev set (gold cited, abstention, citation precision) and latency."""
+    title = "Answers (`policyrag ask`) on the development question set"
+    if data is None:
+        return not_run(level, title, reason)
+    lat = data.get("latency_ms", {})
+    ooc = data.get("out_of_corpus", 0)
+    ooc_share = data.get("ooc_abstained", 0.0)
+    row = [
+        num(data.get("gold_cited")),
+        num(data.get("wrongly_abstained")),
+        num(data.get("citation_precision")),
+        str(data.get("outside_retrieved")),
+        f"{num(ooc_share)} ({round(ooc_share * ooc)}/{ooc})",
+        str(data.get("unsupported_removed")),
+    ]
+    header = [
+        "gold article cited (in-corpus)",
+        "wrongly abstained (in-corpus)",
+        "citation precision",
+        "citations outside the retrieved set",
+        "out-of-corpus abstained",
+        "unsupported sentences removed",
+    ]
+    gold, ooc_ok = data.get("gold_cited", 0.0), ooc_share
+    met = gold >= ANSWER_TARGETS["gold_cited"] and ooc_ok >= ANSWER_TARGETS["ooc_abstained"]
+    return "\n".join(
+        [
+            heading(level, title),
+            "",
+            f"Model `{data.get('model')}`; {data.get('in_corpus')} in-corpus and {ooc} out-of-corpus questions "
+            "through retrieval, the confidence gate, generation and citation verification.",
+            "",
+            table(header, [row]),
+            "",
+            f"Latency: first token p50 {ms(lat.get('first_token_p50'))}, p95 {ms(lat.get('first_token_p95'))}; "
+            f"whole answer p50 {ms(lat.get('total_p50'))}, p95 {ms(lat.get('total_p95'))}. Targets of the answer "
+            f"issue (gold article cited ≥ {ANSWER_TARGETS['gold_cited']:.2f}, every out-of-corpus question "
+            f"abstaining): {'**met**' if met else '**not met**'}. Citation precision counts citations whose quote "
+            "is text of the cited article, which holds by construction.",
+        ]
+    )
