@@ -8,10 +8,11 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from policyrag.answering import cmd_ask, cmd_serve, open_answerer
+from policyrag.answering import cmd_ask, cmd_serve
 from policyrag.common import CLIError, check_input, jsonl_loop, open_searcher, settings_from_args
+from policyrag.evaluation import add_eval_parser, cmd_eval
 
 logger = logging.getLogger("policyrag")
 
@@ -86,14 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="re-download and re-assemble")
     _add_common(p)
 
-    p = sub.add_parser("eval", help="measure retrieval or answers on the development question set")
-    p.add_argument("suite", nargs="?", default="retrieval", choices=["retrieval", "answers"])
-    p.add_argument("--no-llm", action="store_true", help="answers: extractive, no model")
-    p.add_argument("--limit", type=int, help="answers: only the first N in-corpus (and N/4 out-of-corpus) questions")
-    p.add_argument("--questions", type=Path, help="JSONL question file (default: eval/data/dev_questions.jsonl)")
-    p.add_argument("--out", type=Path, help="write the JSON results here")
-    p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
-    _add_common(p)
+    add_eval_parser(sub, _add_common)
     return parser
 
 
@@ -207,28 +201,6 @@ def cmd_models(args: argparse.Namespace, out: TextIO) -> int:
         else:
             st = asset_status(name, settings.models_dir)
             print(f"{name}: {st.state} — {st.detail}", file=out)
-    return 0
-
-
-def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
-    """``policyrag eval [retrieval|answers]``: metrics and latency on the dev set."""
-    from eval.retrieval import DEFAULT_QUESTIONS, evaluate_retrieval, format_table
-
-    settings = settings_from_args(args)
-    report: Any
-    if args.suite == "answers":
-        from eval.answers import evaluate_answers, format_answer_table
-
-        answerer = open_answerer(settings, no_llm=args.no_llm)
-        report = evaluate_answers(answerer, args.questions or DEFAULT_QUESTIONS, no_llm=args.no_llm, limit=args.limit)
-        table = format_answer_table(report)
-    else:
-        report = evaluate_retrieval(open_searcher(settings), args.questions or DEFAULT_QUESTIONS)
-        table = format_table(report)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
-    print(table, file=out)
     return 0
 
 

@@ -1,0 +1,178 @@
+"""``policyrag eval``: the benchmark suites and the report, one command each or all in one run.
+
+Suites: ``retrieval`` and ``answers`` (dev set over ``corpus/``), ``statutes`` (STARD over
+the law collection), ``baselines`` (typical RAG and the ablation), ``perf`` (build, size,
+latency, memory at both scales), ``report`` (Markdown + PNG plots + README section from
+the JSON files), ``all`` (every suite, then the report). Suites that need
+``../shared/datasets`` skip with a message when it is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+from typing import Any, TextIO
+
+from policyrag.answering import open_answerer
+from policyrag.common import CLIError, open_searcher, settings_from_args
+from policyrag.settings import PROJECT_ROOT
+
+logger = logging.getLogger(__name__)
+
+SUITES = ("retrieval", "answers", "statutes", "baselines", "perf", "report", "all")
+DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
+DEFAULT_LAWS = DATASETS / "laws"
+DEFAULT_STARD = DATASETS / "stard" / "train.jsonl"
+DEFAULT_REPORTS = PROJECT_ROOT / "eval" / "reports"
+DEFAULT_WORK = PROJECT_ROOT / "eval" / ".cache"
+
+
+def add_eval_parser(sub: Any, add_common: Any) -> None:
+    """Register ``policyrag eval`` on the CLI's subparsers."""
+    p = sub.add_parser("eval", help="benchmarks: dev set, statute set, baselines, performance, report")
+    p.add_argument("suite", nargs="?", default="retrieval", choices=SUITES, help="what to measure (default: retrieval)")
+    p.add_argument("--no-llm", action="store_true", help="answers: extractive, no model")
+    p.add_argument("--limit", type=int, help="answers: only the first N in-corpus (and N/4 out-of-corpus) questions")
+    p.add_argument("--questions", type=Path, help="JSONL dev question file (default: eval/data/dev_questions.jsonl)")
+    p.add_argument("--out", type=Path, help="retrieval/answers/statutes: write the JSON results here")
+    p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    p.add_argument("--laws", type=Path, default=DEFAULT_LAWS, help="law collection folder (default: %(default)s)")
+    p.add_argument("--stard", type=Path, default=DEFAULT_STARD, help="STARD questions (default: %(default)s)")
+    p.add_argument("--reports", type=Path, default=DEFAULT_REPORTS, help="report folder (default: eval/reports)")
+    p.add_argument(
+        "--work-dir", type=Path, default=DEFAULT_WORK, help="benchmark indexes, embedding cache (default: eval/.cache)"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_common(p)
+
+
+def _missing(*paths: Path) -> str | None:
+    absent = [str(p) for p in paths if not p.exists()]
+    return f"skipped: {', '.join(absent)} not found (see ../shared/README.md)" if absent else None
+
+
+def law_index(laws: Path, work_dir: Path, *, models_dir: Path, progress: bool, out: TextIO) -> Path:
+    """The law collection's index under ``work_dir``, built (embeddings cached) when missing or stale."""
+    from indexer.build import build_index, corpus_fingerprint
+    from models.embedders import E5_SMALL, create_embedder
+    from retriever.store import IndexStoreError, read_manifest
+
+    index_dir = work_dir / "laws-index"
+    try:
+        manifest = read_manifest(index_dir)
+        if manifest.corpus_fingerprint == corpus_fingerprint([laws]) and manifest.embedder == E5_SMALL:
+            return index_dir
+    except IndexStoreError:
+        pass
+    print(f"building the law index at {index_dir} (embeddings cached under {work_dir / '.embcache'})", file=out)
+    embedder = create_embedder(E5_SMALL, models_dir=models_dir)
+    report = build_index([laws], index_dir, embedder, progress=progress)
+    print(
+        f"law index: {report.stats.documents} documents ({report.stats.superseded_documents} superseded), "
+        f"{report.stats.chunks} chunks, {report.manifest.build_seconds:.0f} s",
+        file=out,
+    )
+    return index_dir
+
+
+def run_statutes(args: argparse.Namespace, out: TextIO) -> int:
+    """STARD over the law collection → statutes.json."""
+    from eval.statute_bench import evaluate_statutes, format_statutes
+    from eval.statutes import load_stard
+    from models.embedders import create_embedder
+    from retriever.search import Searcher
+    from retriever.store import load_index
+
+    skip = _missing(args.laws, args.stard)
+    if skip:
+        print(f"statutes: {skip}", file=out)
+        return 0
+    settings = settings_from_args(args)
+    index_dir = law_index(
+        args.laws, args.work_dir, models_dir=settings.models_dir, progress=not args.no_progress, out=out
+    )
+    index = load_index(index_dir)
+    searcher = Searcher(index, create_embedder(index.manifest.embedder, models_dir=settings.models_dir))
+    report = evaluate_statutes(searcher, load_stard(args.stard), progress=not args.no_progress)
+    path = args.out or args.reports / "statutes.json"
+    _write(path, report)
+    print(format_statutes(report), file=out)
+    return 0
+
+
+def run_dev(args: argparse.Namespace, out: TextIO) -> int:
+    """``retrieval`` or ``answers`` on the dev set."""
+    from eval.retrieval import DEFAULT_QUESTIONS, evaluate_retrieval, format_table
+
+    settings = settings_from_args(args)
+    report: Any
+    if args.suite == "answers":
+        from eval.answers import evaluate_answers, format_answer_table
+
+        answerer = open_answerer(settings, no_llm=args.no_llm)
+        report = evaluate_answers(answerer, args.questions or DEFAULT_QUESTIONS, no_llm=args.no_llm, limit=args.limit)
+        table = format_answer_table(report)
+    else:
+        report = evaluate_retrieval(open_searcher(settings), args.questions or DEFAULT_QUESTIONS)
+        table = format_table(report)
+    if args.out:
+        _write(args.out, report.to_dict())
+    print(table, file=out)
+    return 0
+
+
+def run_baselines(args: argparse.Namespace, out: TextIO) -> int:
+    """Typical RAG vs ours, and the ablation → baselines.json."""
+    from eval import baselines
+
+    argv = ["--out", str(args.reports / "baselines.json"), "--laws", str(args.laws), "--stard", str(args.stard)]
+    return baselines.main(argv)
+
+
+def run_perf(args: argparse.Namespace, out: TextIO) -> int:
+    """Build/latency/memory at both scales → performance.json."""
+    from eval import perf
+
+    argv = ["--out", str(args.reports / "performance.json"), "--laws", str(args.laws), "--stard", str(args.stard)]
+    perf.main([*argv, "--work-dir", str(args.work_dir)])
+    return 0
+
+
+def run_report(args: argparse.Namespace, out: TextIO) -> int:
+    """Markdown report, plots and the README section from the JSON files."""
+    from eval import report
+
+    report.main(["--reports", str(args.reports)])
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
+    """``policyrag eval SUITE``."""
+    if args.limit is not None and args.limit < 1:
+        raise CLIError("--limit must be at least 1")
+    if args.suite in ("retrieval", "answers"):
+        return run_dev(args, out)
+    runners = {"statutes": run_statutes, "baselines": run_baselines, "perf": run_perf, "report": run_report}
+    if args.suite != "all":
+        return runners[args.suite](args, out)
+    for suite in ("retrieval", "answers"):
+        print(f"== eval {suite}", file=out)
+        run_dev(_with(args, suite=suite, out=args.reports / f"dev_{suite}.json", markdown=True), out)
+    for suite in ("statutes", "baselines", "perf", "report"):
+        print(f"== eval {suite}", file=out)
+        code = runners[suite](_with(args, suite=suite, out=None), out)
+        if code:
+            return code
+    return 0
+
+
+def _with(args: argparse.Namespace, **changes: object) -> argparse.Namespace:
+    return argparse.Namespace(**{**vars(args), **changes})
+
+
+def _write(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+    logger.info("wrote %s", path)
