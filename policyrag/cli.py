@@ -115,7 +115,8 @@ def cmd_index(args: argparse.Namespace, out: TextIO) -> int:
     s, m = report.stats, report.manifest
     size = sum(m.files.values()) / 1e6
     print(
-        f"indexed {s.files} files → {s.documents} documents ({s.logical_documents} found, copies merged), "
+        f"indexed {s.files} files → {s.documents} documents ({s.logical_documents} found, copies merged"
+        f"{f'; {s.superseded_documents} older versions superseded' if s.superseded_documents else ''}), "
         f"{s.units} articles/sections, {s.duplicates_merged} duplicate copies merged, {s.chunks} chunks\n"
         f"dropped: {s.mojibake_lines} mojibake lines, {s.boilerplate_lines} boilerplate lines\n"
         f"embedder {m.embedder} (dim {m.dim}); embedded {s.chunks - report.cached_vectors} chunks "
