@@ -271,3 +271,23 @@ def test_cli_include_superseded_and_documents_listing(
     versions = {r["doc_id"] for r in json.loads(text)["results"]}
     code, text = run(["search", "代表依照本法的规定行使职权", "--index", str(idx), "--json", "--include-superseded"])
     assert len({r["doc_id"] for r in json.loads(text)["results"]}) == len(versions) + 1
+
+
+def test_api_include_superseded(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    from fastapi.testclient import TestClient
+
+    from policyrag.settings import Settings
+    from server.app import create_app
+
+    folder = _write(tmp_path / "laws", {"代表法(2015-08-29).md": WITH_INFO, "代表法(2025-03-11).md": NEWER})
+    build_index([folder], tmp_path / "idx", fake_embedder, cache_dir=tmp_path / "c", progress=False)
+    client = TestClient(create_app(Settings(index_dir=tmp_path / "idx"), embedder=fake_embedder))
+    docs = client.get("/api/documents").json()
+    old = next(d for d in docs if d["status"] == "superseded")
+    assert old["version"] == "2015-08-29" and old["superseded_by"] and old["articles"] == 3
+    query = {"q": "代表依照本法的规定行使职权", "k": 10}
+    default = {r["doc_id"] for r in client.get("/api/search", params=query).json()["results"]}
+    widened = {
+        r["doc_id"] for r in client.get("/api/search", params={**query, "include_superseded": True}).json()["results"]
+    }
+    assert old["doc_id"] not in default and old["doc_id"] in widened
