@@ -331,7 +331,7 @@ def test_load_inputs_records_missing_files(tmp_path: Path) -> None:
     inputs = load_inputs(tmp_path)
     assert inputs.data == {} and "statutes.json not found" in inputs.reason("statutes")
     section = render_readme_section(inputs, {})
-    assert section.count("not run (") == 4 and "python -m eval.report" in section
+    assert section.count("not run (") == 4 and "policyrag eval report" in section
 
 
 def test_plot_labels_are_ascii() -> None:
