@@ -2,10 +2,11 @@
 
 The index is the product's own index of ``../shared/datasets/laws`` (same ingestion as
 ``corpus/``); superseded versions are left out of search, as for a user. Each question
-is embedded once; BM25, dense and the product's hybrid fusion rank the same candidate
-lists (depth 100). No reranking row: the two second stages tried (boosting articles of
-laws that dominate the top 20/50, boosting laws named in the question) moved R@10 on the
-300 tuning questions by less than 0.01, so neither is in the product. A ranked list of chunks becomes a ranked list of
+is embedded once; BM25, dense, the product's hybrid fusion and hybrid + the authority
+prior (``retriever/rerank.py``, boost 0.02 chosen on the 300 tuning questions) rank the
+same candidate lists (depth 100). Two other second stages were tried on the fusion
+study's subset and dropped (boosting laws that dominate the top 20/50, boosting laws
+named in the question): both moved R@10 by less than 0.01. A ranked list of chunks becomes a ranked list of
 distinct units (``《title》第X条``) before scoring, so the pieces of one long article count
 once. Gold names resolve against the index's titles with or without 中华人民共和国;
 gold articles the collection does not contain count as misses.
@@ -32,6 +33,7 @@ from eval.statutes import StatuteQuestion, resolution_report
 from indexer.lawmeta import SUPERSEDED
 from indexer.normalise import normalise_query
 from retriever.fusion import fuse
+from retriever.rerank import AuthorityPrior
 from retriever.search import Searcher
 
 logger = logging.getLogger(__name__)
@@ -41,6 +43,7 @@ CURVE_KS = tuple(range(1, DEPTH + 1))
 TUNING_SAMPLE = 300  # questions the fusion weight was tuned on (eval.fusion_study, seed 0)
 ANCHORS = {"jieba+bm25s R@10 (measured by the issue author)": 0.45, "jieba+bm25s MRR@10": 0.37}
 TARGET = {"hybrid R@10": 0.60}
+AUTHORITY_BOOST = 0.02  # best of 0.005/0.01/0.02/0.03/0.05 on the 300 tuning questions
 
 Ranking = Callable[[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], str], list[int]]
 
@@ -58,6 +61,7 @@ class MethodResult:
 
 def _methods(searcher: Searcher) -> dict[str, tuple[str, Ranking]]:
     fusion = searcher.fusion
+    prior = AuthorityPrior.for_titles([c.doc_title for c in searcher.index.chunks], AUTHORITY_BOOST)
 
     def bm25(dense: tuple[np.ndarray, np.ndarray], sparse: tuple[np.ndarray, np.ndarray], q: str) -> list[int]:
         return [int(r) for r in sparse[1]]
@@ -73,6 +77,11 @@ def _methods(searcher: Searcher) -> dict[str, tuple[str, Ranking]]:
         "dense": (f"{searcher.embedder.name} cosine (FAISS)", dense_only),
         "hybrid": (f"{fusion.method} fusion, dense {fusion.dense_weight} + BM25 {fusion.bm25_weight}", hybrid),
     }
+
+    def reranked(dense: tuple[np.ndarray, np.ndarray], sparse: tuple[np.ndarray, np.ndarray], q: str) -> list[int]:
+        return [row for row, _ in prior.rerank(fuse(fusion, dense, sparse))]
+
+    methods["hybrid+rerank"] = (f"hybrid, then {prior.describe()}", reranked)
     return methods
 
 

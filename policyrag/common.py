@@ -38,7 +38,7 @@ def open_searcher(settings: Settings):  # type: ignore[no-untyped-def]
     index = load_index(settings.index_dir)
     embedder = create_embedder(index.manifest.embedder, models_dir=settings.models_dir, device=settings.device)
     fusion = FusionConfig(settings.fusion, settings.dense_weight, settings.bm25_weight, settings.rrf_k)
-    return Searcher(index, embedder, fusion=fusion)
+    return Searcher(index, embedder, fusion=fusion, authority_boost=settings.authority_boost)
 
 
 def check_input(text: str | None, jsonl: bool, *, what: str, k: int | None, max_k: int) -> None:

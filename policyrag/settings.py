@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     fusion: str = "convex"
     dense_weight: float = Field(1.0, ge=0.0)
     bm25_weight: float = Field(0.05, ge=0.0)
+    authority_boost: float = Field(0.0, ge=0.0, le=1.0)  # retriever/rerank.py; 0.02 suits statute collections
     rrf_k: int = Field(60, ge=1)
     generator: str = "auto"
     n_ctx: int = Field(4096, ge=512)

@@ -11,6 +11,7 @@ from indexer.lawmeta import SUPERSEDED
 from indexer.normalise import normalise_query
 from models.embedders import Embedder
 from retriever.fusion import FusionConfig, fuse
+from retriever.rerank import AuthorityPrior
 from retriever.results import SearchResponse, SearchResult
 from retriever.store import LoadedIndex
 
@@ -33,12 +34,24 @@ class Candidates:
 class Searcher:
     """Searches one loaded index with the embedder it was built with."""
 
-    def __init__(self, index: LoadedIndex, embedder: Embedder, *, fusion: FusionConfig | None = None) -> None:
+    def __init__(
+        self,
+        index: LoadedIndex,
+        embedder: Embedder,
+        *,
+        fusion: FusionConfig | None = None,
+        authority_boost: float = 0.0,
+    ) -> None:
         if embedder.name != index.manifest.embedder:
             raise ValueError(f"index was built with {index.manifest.embedder!r} but embedder is {embedder.name!r}")
         self.index = index
         self.embedder = embedder
         self.fusion = fusion or FusionConfig()
+        self.prior: AuthorityPrior | None = (
+            AuthorityPrior.for_titles([c.doc_title for c in index.chunks], authority_boost)
+            if authority_boost > 0
+            else None
+        )
         self._doc_of_row = np.array([c.doc_id for c in index.chunks])
         self._type_of_row = np.array([c.doc_type for c in index.chunks])
         self._doc_ids = {d.doc_id for d in index.documents}
@@ -83,6 +96,8 @@ class Searcher:
             ranked = [(int(r), float(s)) for s, r in zip(*cands.bm25, strict=True)]
         else:
             ranked = fuse(self.fusion, cands.dense, cands.bm25)
+            if self.prior is not None:
+                ranked = self.prior.rerank(ranked)
         results: list[SearchResult] = []
         seen_units: set[tuple[str, str]] = set()
         for row, score in ranked:

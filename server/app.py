@@ -54,7 +54,7 @@ def create_app(
         index.manifest.embedder, models_dir=settings.models_dir, device=settings.device
     )
     fusion = FusionConfig(settings.fusion, settings.dense_weight, settings.bm25_weight, settings.rrf_k)
-    searcher = Searcher(index, embedder, fusion=fusion)
+    searcher = Searcher(index, embedder, fusion=fusion, authority_boost=settings.authority_boost)
     rule = ConfidenceRule(settings.abstain_min_dense, settings.abstain_min_coverage, settings.abstain_sure_dense)
     answerer = Answerer(
         searcher,

@@ -80,7 +80,7 @@ def test_statute_report(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
     assert res["unknown_titles"] == [["中华人民共和国合同法", 1]]
     assert report["index"]["superseded_documents"] == 1
     assert report["index"]["searchable_chunks"] == 6  # the old 劳动法 is left out
-    assert [m["name"] for m in report["methods"]] == ["bm25", "dense", "hybrid"]
+    assert [m["name"] for m in report["methods"]] == ["bm25", "dense", "hybrid", "hybrid+rerank"]
     bm25 = report["methods"][0]
     assert len(bm25["recall_curve"]) == DEPTH
     # Q1: 第三条 first (许可证 and 焰火晚会 only occur there); Q2: both gold articles are in a 6-chunk index;
