@@ -299,7 +299,7 @@ def statute_set(
             f"seeded STARD subset (seed {STARD_SEED}): {len(sampled)} questions sampled, {len(present)} with a gold "
             f"article in the subset; {len(chosen)} law files ({len(gold_keys)} laws named by the gold + "
             f"{len(distractors)} distractor laws, newest version each; {normal.stats.chunks} chunks) "
-            f"out of {len(files)} files in the collection"
+            f"out of {len(files)} files in the collection ({len(EXCLUDED_LAWS)} more left out, as in the fusion study)"
         )
         return evaluate_set(
             name="statutes",
