@@ -66,7 +66,7 @@ def calibrate(rows: list[tuple[str, Confidence]]) -> tuple[ConfidenceRule, dict[
 
 def main() -> None:
     """Command-line entry point."""
-    from policyrag.cli import open_searcher
+    from policyrag.common import open_searcher
     from policyrag.settings import load_settings
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

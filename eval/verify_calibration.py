@@ -63,7 +63,7 @@ def reverify(answerer: Answerer, rows: list[dict[str, Any]], threshold: float, u
 
 def main() -> None:
     """Command-line entry point."""
-    from policyrag.cli import open_answerer
+    from policyrag.answering import open_answerer
     from policyrag.settings import load_settings
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
