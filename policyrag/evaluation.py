@@ -128,6 +128,8 @@ def run_baselines(args: argparse.Namespace, out: TextIO) -> int:
     from eval import baselines
 
     argv = ["--out", str(args.reports / "baselines.json"), "--laws", str(args.laws), "--stard", str(args.stard)]
+    # One embedding cache for every benchmark: the subset's chunks are the law index's chunks.
+    argv += ["--corpus", str(PROJECT_ROOT / "corpus"), "--cache-dir", str(args.work_dir / ".embcache")]
     return baselines.main(argv)
 
 
