@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from eval.metrics import percentile
-from eval.perf_build import parse_time_log
+from eval.perf_build import CpuMeter, parse_time_log
 from models.embedders import Embedder
 
 logger = logging.getLogger(__name__)
@@ -65,11 +65,12 @@ def measure_search(searcher: Any, queries: Sequence[str], *, k: int = 10, warmup
     for q in list(queries)[:warmup]:
         searcher.search(q, k=k)
     samples = []
-    for q in queries:
-        started = time.perf_counter()
-        searcher.search(q, k=k)
-        samples.append((time.perf_counter() - started) * 1000)
-    return latency_summary(samples)
+    with CpuMeter() as meter:
+        for q in queries:
+            started = time.perf_counter()
+            searcher.search(q, k=k)
+            samples.append((time.perf_counter() - started) * 1000)
+    return {**latency_summary(samples), **meter.summary()}
 
 
 def display_path(path: Path) -> str:
@@ -134,7 +135,17 @@ def measure_scale(
         "model_load_seconds": child.get("model_load_seconds"),
         "process_seconds": child.get("process_seconds"),
         "build": {
-            k: b[k] for k in ("seconds", "embed_seconds", "cached_vectors", "embedded_vectors", "peak_rss_mb", "stages")
+            k: b.get(k)
+            for k in (
+                "seconds",
+                "embed_seconds",
+                "cached_vectors",
+                "embedded_vectors",
+                "peak_rss_mb",
+                "stages",
+                "cores_busy",
+                "other_cores_busy",
+            )
         },
         "embed_throughput": None,
         "index_mb": dir_mb(index_dir),

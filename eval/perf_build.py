@@ -38,6 +38,66 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _machine_jiffies() -> tuple[int, int] | None:
+    """(busy, total) CPU jiffies of the whole machine from /proc/stat (None where there is no /proc)."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    except OSError:
+        return None
+    values = [int(v) for v in fields]  # user nice system idle iowait irq softirq steal
+    return sum(values) - values[3] - values[4], sum(values)
+
+
+class CpuMeter:
+    """Wall time, this process's CPU time (all threads) and the whole machine's CPU use over a ``with`` block.
+
+    ``other_cores_busy`` shows contention: cores that other processes kept busy meanwhile, which makes the
+    measured times pessimistic.
+    """
+
+    def __enter__(self) -> CpuMeter:
+        self._jiffies = _machine_jiffies()
+        self._cpu, self._wall = time.process_time(), time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = max(time.perf_counter() - self._wall, 1e-9)
+        self.cpu = time.process_time() - self._cpu
+        end = _machine_jiffies()
+        self.machine_cores: float | None = None
+        if self._jiffies and end and end[1] > self._jiffies[1]:
+            busy = (end[0] - self._jiffies[0]) / (end[1] - self._jiffies[1])
+            self.machine_cores = busy * (os.cpu_count() or 1)
+
+    def summary(self) -> dict[str, float | None]:
+        """``cores_busy`` (this process) and ``other_cores_busy`` (everything else; None without /proc)."""
+        own = self.cpu / self.wall
+        other = None if self.machine_cores is None else max(0.0, self.machine_cores - own)
+        return {"cores_busy": round(own, 2), "other_cores_busy": None if other is None else round(other, 2)}
+
+
+class CountingEmbedder:
+    """Delegates to an embedder and counts the documents it encodes: what the embedding cache did not have."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.name, self.dim, self.max_tokens = inner.name, inner.dim, inner.max_tokens
+        self.encoded = 0
+
+    def encode_queries(self, texts: Sequence[str]) -> Any:
+        """As the wrapped embedder."""
+        return self.inner.encode_queries(texts)
+
+    def encode_documents(self, texts: Sequence[str], *, batch_size: int = 16, progress: bool = False) -> Any:
+        """As the wrapped embedder, counting the texts."""
+        self.encoded += len(texts)
+        return self.inner.encode_documents(texts, batch_size=batch_size, progress=progress)
+
+    def count_tokens(self, text: str) -> int:
+        """As the wrapped embedder."""
+        return self.inner.count_tokens(text)
+
+
 class StageTimer:
     """Accumulates wall time per stage for wrapped callables; only the outermost wrapped call counts.
 
@@ -102,10 +162,10 @@ def instrumented_build(
     from indexer.build import build_index
 
     timer = StageTimer()
-    started = time.perf_counter()
-    with instrumented(timer):
-        report = build_index(list(paths), index_dir, embedder, cache_dir=cache_dir, progress=progress)
-    total = time.perf_counter() - started
+    counting = CountingEmbedder(embedder)
+    with instrumented(timer), CpuMeter() as meter:
+        report = build_index(list(paths), index_dir, counting, cache_dir=cache_dir, progress=progress)
+    total = meter.wall
     stages = {name: round(timer.seconds.get(name, 0.0), 3) for name in STAGES}
     stages["embed"] = round(report.embed_seconds, 3)
     stages["other"] = round(max(0.0, total - sum(stages.values())), 3)
@@ -113,8 +173,9 @@ def instrumented_build(
     return {
         "seconds": round(total, 3),
         "embed_seconds": round(report.embed_seconds, 3),
-        "cached_vectors": report.cached_vectors,
-        "embedded_vectors": chunks - report.cached_vectors,
+        # Counted at the embedder: BuildReport.cached_vectors is the cache's size before the build, not its hits.
+        "cached_vectors": chunks - counting.encoded,
+        "embedded_vectors": counting.encoded,
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "stages": stages,
         "documents": report.manifest.counts["documents"],
@@ -122,6 +183,7 @@ def instrumented_build(
         "files": report.manifest.counts["files"],
         "dense_kind": report.manifest.dense_kind,
         "index_mb": round(sum(report.manifest.files.values()) / 1e6, 2),
+        **meter.summary(),
     }
 
 
@@ -136,19 +198,17 @@ def measure_throughput(
         raise ValueError("no texts to sample")
     picked = random.Random(seed).sample(list(texts), min(sample, len(texts)))
     threads = os.cpu_count() or 1
-    cpu_started, started = time.process_time(), time.perf_counter()
-    embedder.encode_documents(picked, batch_size=batch_size)
-    wall = max(time.perf_counter() - started, 1e-9)
-    cpu = time.process_time() - cpu_started
-    rate = len(picked) / wall
+    with CpuMeter() as meter:
+        embedder.encode_documents(picked, batch_size=batch_size)
+    rate = len(picked) / meter.wall
     return {
         "sample": len(picked),
         "batch_size": batch_size,
-        "seconds": round(wall, 3),
+        "seconds": round(meter.wall, 3),
         "chunks_per_s": round(rate, 2),
         "threads": threads,
-        "cores_busy": round(cpu / wall, 2),
-        "cpu_utilisation": round(cpu / wall / threads, 3),
+        **meter.summary(),
+        "cpu_utilisation": round(meter.cpu / meter.wall / threads, 3),
         "projected_cold_embed_seconds": round(len(texts) / rate, 2),
     }
 
@@ -160,6 +220,7 @@ _TIME_FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "Maximum resident set size (kbytes)": ("peak_rss_mb", lambda v: round(int(v) / 1024, 1)),
     "Exit status": ("exit_status", int),
 }
+_SHARD = 256  # EmbeddingCache.embed's default shard size: the bar's first step when nothing was cached
 _BAR = re.compile(r"embedding:\s+\d+%\|[^|]*\|\s*(\d+)/(\d+) \[([\d:]+)<")
 _SUMMARY = re.compile(r"embedded (\d+) chunks in ([\d.]+)s, (\d+) from cache; build ([\d.]+)s; ([\d.]+) MB")
 
@@ -174,9 +235,10 @@ def _clock_seconds(text: str) -> float:
 def parse_time_log(text: str) -> dict[str, Any]:
     """Facts from the log of ``/usr/bin/time -v policyrag index …``: wall time, peak RSS, embedding progress.
 
-    The embedding rate comes from the progress bar: chunks encoded between its first non-zero count (the cache
-    hits, reported before encoding starts) and its last count, over the time between them. ``complete`` is False
-    while the run is still going (no exit status yet).
+    The progress bar's first non-zero count is the cache hits (reported before encoding starts; a count of exactly
+    one shard, 256, is read as no hits). The embedding rate is the chunks encoded after that over the time they
+    took. Counts come from the bar because the CLI's "from cache" figure is the cache's size, not its hits.
+    ``complete`` is False while the run is still going (no exit status yet).
     """
     out: dict[str, Any] = {}
     for line in text.splitlines():
@@ -194,11 +256,11 @@ def parse_time_log(text: str) -> dict[str, Any]:
         last = bars[-1]
         out["embed_progress"] = {"total": last[1], "first_count": started[0], "last_count": last[0]}
         out["embed_rate_chunks_per_s"] = round((last[0] - started[0]) / (last[2] - started[2]), 2)
+        hits = 0 if started[0] == min(_SHARD, last[1]) else started[0]
+        out["cached_vectors"], out["embedded_vectors"] = hits, last[1] - hits
     summary = _SUMMARY.search(text)
     if summary:
-        out["embedded_vectors"] = int(summary.group(1))
         out["embed_seconds"] = float(summary.group(2))
-        out["cached_vectors"] = int(summary.group(3))
         out["build_seconds"] = float(summary.group(4))
         out["index_mb"] = float(summary.group(5))
     out["complete"] = "exit_status" in out

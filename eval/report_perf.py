@@ -97,6 +97,29 @@ def scale_rows(data: Report) -> list[list[str]]:
     return rows
 
 
+CONTENTION_CORES = 0.25  # other processes' average CPU use above which a measurement is flagged
+
+
+def contention_notes(data: Report) -> list[str]:
+    """A note for each measurement during which other processes kept the CPU busy (its figures are pessimistic)."""
+    n = data.get("machine", {}).get("cpu_count") or "?"
+    notes = []
+    for s in data.get("scales", []):
+        parts = (
+            ("build", s.get("build")),
+            ("embedding sample", s.get("embed_throughput")),
+            ("search", s.get("search_ms")),
+        )
+        for what, block in parts:
+            other = (block or {}).get("other_cores_busy")
+            if other is not None and other >= CONTENTION_CORES:
+                notes.append(
+                    f"- contention: other processes kept {other:.1f} of {n} cores busy during the {s['name']} {what}; "
+                    "those figures are pessimistic."
+                )
+    return notes
+
+
 def ask_line(ask: Report | None, skipped: Sequence[str]) -> str:
     """Answer latency in one sentence, or why it was not measured."""
     if not ask or "first_token_ms" not in ask:
@@ -141,6 +164,7 @@ def render_performance(data: Report | None, reason: str = "", *, level: int = 2,
              "index load", "search p50", "p95", "p99"],
             scale_rows(data),
         ),
+        *(["", *contention_notes(data)] if contention_notes(data) else []),
         "",
         table(["target (issue 5)", "limit", "measured", ""], target_rows(data)),
         "",
