@@ -32,7 +32,7 @@ class BuildReport:
     manifest: Manifest
     stats: IngestStats
     embed_seconds: float
-    cached_vectors: int
+    cached_vectors: int  # chunks whose embedding came from the cache
 
 
 def corpus_fingerprint(paths: Sequence[Path]) -> str:
@@ -70,7 +70,7 @@ def build_index(
     cache = EmbeddingCache(cache_dir or index_dir.parent / ".embcache", embedder.name, embedder.dim)
     embed_started = time.perf_counter()
     with tqdm(total=len(texts), desc="embedding", unit="chunk", disable=not progress) as bar:
-        cached_before = len(cache)
+        reused = cache.count_cached(texts)
         vectors = cache.embed(texts, embedder.encode_documents, on_progress=bar.update)
     embed_seconds = time.perf_counter() - embed_started
     dense = DenseIndex(embedder.dim, hnsw_threshold=hnsw_threshold).build(vectors)
@@ -101,5 +101,4 @@ def build_index(
         bm25=bm25,
         tokenizer=corpus.tokenizer,
     )
-    reused = min(cached_before, len(texts))
     return BuildReport(index_dir, manifest, corpus.stats, embed_seconds, reused)

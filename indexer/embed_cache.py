@@ -48,6 +48,10 @@ class EmbeddingCache:
     def __len__(self) -> int:
         return len(self._vectors)
 
+    def count_cached(self, texts: Sequence[str]) -> int:
+        """How many of ``texts`` already have a vector in the cache."""
+        return sum(_key(t) in self._vectors for t in texts)
+
     def _write_shard(self, keys: list[str], vectors: np.ndarray) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         n = len(list(self.folder.glob("shard-*.npz")))
