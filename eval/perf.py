@@ -276,9 +276,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         corpus_index = work / "corpus-index"
         try:
             answerer = open_answerer(corpus_index, args.models_dir, embedder_for(read_manifest(corpus_index).embedder))
-            questions = ask_questions([q.question for q in dev if q.kind == "in_corpus"], args.ask_questions)
+            questions, warmup = ask_questions([q.question for q in dev if q.kind == "in_corpus"], args.ask_questions)
             logger.info("ask: %d questions with %s", len(questions), answerer.generator.name)
-            report["ask"] = measure_ask(answerer, questions)
+            report["ask"] = measure_ask(answerer, questions, warmup=warmup)
         except NoGeneratorError as exc:
             skipped.append(f"ask: no generator ({exc})")
         _save(report, args.out)

@@ -141,6 +141,8 @@ def render_readme_section(inputs: Inputs, plots: Mapping[str, bool], *, reports_
         "",
         render_statutes(inputs.get("statutes"), inputs.reason("statutes"), level=3, compact=True),
         "",
+        render_baselines(inputs.get("baselines"), inputs.reason("baselines"), level=3, compact=True),
+        "",
         render_dev_retrieval(inputs.get("dev_retrieval"), inputs.reason("dev_retrieval"), level=3),
         "",
         render_answers(inputs.get("dev_answers"), inputs.reason("dev_answers"), level=3),

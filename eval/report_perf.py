@@ -117,6 +117,9 @@ def contention_notes(data: Report) -> list[str]:
                     f"- contention: other processes kept {other:.1f} of {n} cores busy during the {s['name']} {what}; "
                     "those figures are pessimistic."
                 )
+    other = (data.get("ask") or {}).get("other_cores_busy")
+    if other is not None and other >= CONTENTION_CORES:
+        notes.append(f"- contention: other processes kept {other:.1f} of {n} cores busy while answering.")
     return notes
 
 
@@ -204,15 +207,34 @@ def render_time_split(data: Report, *, level: int = 3) -> str:
             )
         if s.get("cold_build"):
             parts.append(f"- {s['name']}: " + cold_build_sentence(s["cold_build"]))
-    rest = ", ".join(f"{secs(s['build']['seconds'] - s['build']['embed_seconds'])} for {s['name']}" for s in scales)
-    parts += [
-        "",
-        f"Embedding is the slow step; all other stages together take {rest}. The e5-small engine runs one OpenMP "
-        "thread per core (threads = `os.cpu_count()`), so indexing already uses every core (the CPU utilisation "
-        "above is measured while encoding the sample). Vectors are cached in shards as they are computed "
-        "(`<index parent>/.embcache`), so a re-run after a crash or a change embeds only the chunks not yet cached.",
-    ]
+    parts += ["", *time_split_findings(data)]
     return "\n".join(parts)
+
+
+def time_split_findings(data: Report) -> list[str]:
+    """What the stage table says: cold embedding against everything else, and which stages use every core."""
+    n = data.get("machine", {}).get("cpu_count") or "?"
+    lines = []
+    for s in data.get("scales", []):
+        b, t = s["build"], s.get("embed_throughput") or {}
+        rest = b["seconds"] - b["embed_seconds"] - b.get("stages", {}).get("cache_load", 0.0)
+        line = f"- {s['name']}: from an empty cache, embedding"
+        if t.get("projected_cold_embed_seconds") is not None:
+            cold = secs(t["projected_cold_embed_seconds"])
+            line += f" (≈ {cold}, projected, {t.get('cores_busy', 0):.2f} of {n} cores busy)"
+        line += f" against {secs(rest)} for all other stages together"
+        if b.get("cores_busy") is not None:
+            line += f" ({b['cores_busy']:.2f} of {n} cores busy on average over this run's build)"
+        lines.append(line + ".")
+    lines += [
+        "",
+        "The e5-small engine runs one OpenMP thread per core (threads = `os.cpu_count()`), so embedding already uses "
+        "every core. Ingest and jieba tokenisation for BM25 run on one core; they matter only once embedding is "
+        "cached or fast (a GPU), and could be spread over a process pool. Vectors are cached in shards as they are "
+        "computed (`<index parent>/.embcache`), so a re-run after a crash or a change embeds only the chunks not yet "
+        "cached.",
+    ]
+    return lines
 
 
 def cold_build_sentence(cold: Mapping[str, Any]) -> str:
@@ -224,7 +246,9 @@ def cold_build_sentence(cold: Mapping[str, Any]) -> str:
     if cold.get("peak_rss_mb") is not None:
         bits.append(f"peak RSS {mb(cold['peak_rss_mb'])}")
     if cold.get("embedded_vectors") is not None:
-        bits.append(f"{cold['embedded_vectors']:,} chunks embedded, {cold.get('cached_vectors', 0):,} from cache")
+        total = (cold.get("embed_progress") or {}).get("total")
+        of = f" of {total:,}" if total else ""
+        bits.append(f"{cold['embedded_vectors']:,}{of} chunks embedded, {cold.get('cached_vectors', 0):,} from cache")
     if cold.get("embed_rate_chunks_per_s") is not None:
         bits.append(f"{cold['embed_rate_chunks_per_s']:.1f} chunks/s while embedding")
     if cold.get("cpu_percent") is not None:

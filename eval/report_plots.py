@@ -12,6 +12,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display; must precede pyplot
 import matplotlib.pyplot as plt
+from matplotlib.ticker import ScalarFormatter
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +115,8 @@ def plot_latency(perf: Report | None, path: Path) -> bool:
                 label = f"law-collection target {key.split('_')[2]} {targets[key]} ms"
                 ax.axhline(targets[key], color="tab:red", linestyle=style, linewidth=1, label=label)
         ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(ScalarFormatter())
+        ax.yaxis.set_minor_formatter(ScalarFormatter())
         ax.legend(fontsize=8)
         col += 1
     if answers:

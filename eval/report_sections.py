@@ -145,19 +145,45 @@ def render_statutes(data: Report | None, reason: str = "", *, level: int = 2, co
     return "\n".join(parts)
 
 
-def render_baselines(data: Report | None, reason: str = "", *, level: int = 2) -> str:
-    """Baselines and ablations: one table per question set."""
+COMPACT_BASELINE_METRICS = ("R@1", "R@10", "nDCG@10")
+
+
+def baselines_side_by_side(data: Report) -> str:
+    """One table, one row per configuration, a few metrics per question set side by side."""
+    sets = data.get("sets", [])
+    names: list[str] = []
+    for st in sets:
+        names += [r["name"] for r in st.get("rows", []) if r["name"] not in names]
+    header = ["configuration", *(f"{st['name']} {k}" for st in sets for k in COMPACT_BASELINE_METRICS)]
+    rows = []
+    for name in names:
+        row = [f"`{name}`"]
+        for st in sets:
+            found = next((r for r in st.get("rows", []) if r["name"] == name), None)
+            row += [num((found or {}).get("metrics", {}).get(k)) for k in COMPACT_BASELINE_METRICS]
+        rows.append(row)
+    return table(header, rows)
+
+
+def render_baselines(data: Report | None, reason: str = "", *, level: int = 2, compact: bool = False) -> str:
+    """Baselines and ablations: one table per question set (``compact``: the sets side by side, three metrics)."""
     title = "Baselines and ablations"
     if data is None:
         return not_run(level, title, reason)
     parts = [heading(level, title), "", f"Embedder `{data.get('embedder')}`, ranking depth {data.get('depth')}."]
-    for s in data.get("sets", []):
-        parts += [
-            "",
-            f"**{s['name']}** — {s.get('description', '')} ({s.get('questions', 0):,} questions; {s.get('scope', '')})",
-            "",
-            table(["row", "what", "items indexed", *METRICS], metric_rows(s.get("rows", []), with_items=True)),
-        ]
+    if compact:
+        sizes = "; ".join(f"{st['name']}: {st.get('questions', 0):,} questions" for st in data.get("sets", []))
+        parts[-1] += f" {sizes}."
+        parts += ["", baselines_side_by_side(data)]
+    else:
+        for st in data.get("sets", []):
+            parts += [
+                "",
+                f"**{st['name']}** — {st.get('description', '')} ({st.get('questions', 0):,} questions; "
+                f"{st.get('scope', '')})",
+                "",
+                table(["row", "what", "items indexed", *METRICS], metric_rows(st.get("rows", []), with_items=True)),
+            ]
     for note in data.get("skipped", []):
         parts += ["", f"- not run: {note}"]
     return "\n".join(parts)

@@ -13,7 +13,7 @@ import pytest
 
 import indexer.build
 from eval.perf import latency_summary, measure_scale, measure_search
-from eval.perf_ask import measure_ask
+from eval.perf_ask import ask_questions, measure_ask
 from eval.perf_build import CpuMeter, StageTimer, instrumented_build, measure_throughput, parse_time_log
 from eval.perf_server import ServerStartError, parse_proc_status, running_server, stop_process
 
@@ -206,12 +206,16 @@ class _FakeAnswerer:
 
 
 def test_measure_ask_counts_generated_answers_only() -> None:
-    answerer = _FakeAnswerer({"a": (100.0, 900.0), "b": (None, 20.0), "c": (300.0, 1100.0)})
-    out = measure_ask(answerer, ["a", "b", "c"])
-    assert answerer.asked == ["a", "a", "b", "c"]  # one warm-up
+    answerer = _FakeAnswerer({"w": (1.0, 2.0), "a": (100.0, 900.0), "b": (None, 20.0), "c": (300.0, 1100.0)})
+    out = measure_ask(answerer, ["a", "b", "c"], warmup="w")
+    assert answerer.asked == ["w", "a", "b", "c"]  # one warm-up, not timed
     assert (out["questions"], out["generated"], out["model"]) == (3, 2, "fake-llm")
     assert out["first_token_ms"]["samples"] == [100.0, 300.0]
     assert out["total_ms"]["p50"] == 1000.0
+    with pytest.raises(ValueError, match="warm-up"):
+        measure_ask(answerer, ["a"], warmup="a")  # a cached prompt would make its first token nearly free
+    picked, warmup = ask_questions([f"q{i}" for i in range(5)], 5)
+    assert len(picked) == 4 and warmup not in picked
 
 
 def test_measure_search_times_every_query(fake_embedder: Any) -> None:

@@ -218,6 +218,13 @@ def test_baselines_one_table_per_set_with_items_indexed() -> None:
     assert "| `flat-chunks` | fixed 512-char chunks | 321 | 0.611 |" in text
     assert "| `bm25` | x | 8,983 | 0.300 |" in text
     assert "not run: embeddinggemma: not fetched" in text
+    compact = render_baselines(BASELINES, compact=True)
+    assert (
+        "| configuration | dev R@1 | dev R@10 | dev nDCG@10 | statutes R@1 | statutes R@10 | statutes nDCG@10 |"
+        in compact
+    )
+    assert "| `flat-chunks` | 0.611 | 0.900 | 0.681 | – | – | – |" in compact
+    assert "| `bm25` | – | – | – | 0.300 | 0.500 | 0.370 |" in compact
 
 
 def test_missing_sections_say_not_run_with_the_reason() -> None:
@@ -245,6 +252,10 @@ def test_performance_marks_targets_met_and_not_met() -> None:
     assert "**14.2 chunks/s**" in text and "CPU utilisation 96%" in text
     assert "not measured here" in text and "≈ 40 chunks/s" in text  # 67,585 / (1,800 − 120) s
     assert "contention" not in text
+    assert (
+        "- laws: from an empty cache, embedding (≈ 79.3 min, projected, 1.93 of 2 cores busy) against 117 s for all other stages"
+        in text
+    )
     busy = json.loads(json.dumps(PERF))
     busy["scales"][1]["search_ms"]["other_cores_busy"] = 0.8
     assert "other processes kept 0.8 of 2 cores busy during the laws search" in render_performance(busy)
@@ -346,7 +357,7 @@ def test_load_inputs_records_missing_files(tmp_path: Path) -> None:
     inputs = load_inputs(tmp_path)
     assert inputs.data == {} and "statutes.json not found" in inputs.reason("statutes")
     section = render_readme_section(inputs, {})
-    assert section.count("not run (") == 4 and "policyrag eval report" in section
+    assert section.count("not run (") == 5 and "policyrag eval report" in section
 
 
 def test_plot_labels_are_ascii() -> None:
