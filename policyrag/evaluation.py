@@ -44,6 +44,9 @@ def add_eval_parser(sub: Any, add_common: Any) -> None:
     p.add_argument(
         "--work-dir", type=Path, default=DEFAULT_WORK, help="benchmark indexes, embedding cache (default: eval/.cache)"
     )
+    p.add_argument(
+        "--cold-build-log", type=Path, help="perf: `/usr/bin/time -v policyrag index LAWS` log of a cold build"
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_common(p)
 
@@ -138,7 +141,10 @@ def run_perf(args: argparse.Namespace, out: TextIO) -> int:
     from eval import perf
 
     argv = ["--out", str(args.reports / "performance.json"), "--laws", str(args.laws), "--stard", str(args.stard)]
-    perf.main([*argv, "--work-dir", str(args.work_dir)])
+    argv += ["--work-dir", str(args.work_dir)]
+    if args.cold_build_log:
+        argv += ["--cold-build-log", str(args.cold_build_log)]
+    perf.main(argv)
     return 0
 
 
