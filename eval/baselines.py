@@ -43,7 +43,7 @@ import logging
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,7 +61,7 @@ from eval.fusion_study import (
     select_subset,
     stard_eval_questions,
 )
-from eval.metrics import recall_at_k
+from eval.metrics import ranked_units, recall_at_k
 from eval.statutes import load_stard
 from indexer.chunking import budget_for_window
 from indexer.embed_cache import EmbeddingCache
@@ -121,20 +121,6 @@ class ItemIndex:
 
     def __len__(self) -> int:
         return len(self.units)
-
-
-def ranked_units(rows: Sequence[int], units_of_row: Callable[[int], Sequence[str]]) -> list[str]:
-    """Distinct unit ids in rank order: each row contributes its units in order, first occurrence kept."""
-    seen: set[str] = set()
-    out: list[str] = []
-    for row in rows:
-        if row < 0:
-            continue
-        for unit in units_of_row(row):
-            if unit not in seen:
-                seen.add(unit)
-                out.append(unit)
-    return out
 
 
 def build_item_index(

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.metrics import mrr_at_k, ndcg_at_k, recall_at_k
+from eval.metrics import mrr_at_k, ndcg_at_k, ranked_units, recall_at_k
 from eval.statutes import (
     StatuteQuestion,
     load_stard,
@@ -190,18 +190,6 @@ class EvalQuestion:
     gold: tuple[str, ...]
 
 
-def dedupe_units(rows: Sequence[int], unit_of_row: Callable[[int], str]) -> list[str]:
-    """Unit identities in rank order, keeping the first occurrence of each unit."""
-    seen: set[str] = set()
-    out: list[str] = []
-    for row in rows:
-        unit = unit_of_row(row)
-        if unit not in seen:
-            seen.add(unit)
-            out.append(unit)
-    return out
-
-
 def rank_rows(method: Method, dense: tuple[np.ndarray, np.ndarray], bm25: tuple[np.ndarray, np.ndarray]) -> list[int]:
     """Rows ranked by ``method`` from the raw candidate lists."""
     from retriever.fusion import FusionConfig, fuse
@@ -233,7 +221,7 @@ def per_question_scores(
     for q in questions:
         dense, bm25 = candidates(q.question)
         for m in methods:
-            ranked = dedupe_units(rank_rows(m, dense, bm25), unit_of_row)
+            ranked = ranked_units(rank_rows(m, dense, bm25), lambda r: (unit_of_row(r),))
             for name, value in score_ranking(ranked, q.gold).items():
                 scores[m.name][name].append(value)
     return scores

@@ -3,7 +3,25 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
+
+
+def ranked_units(rows: Sequence[int], units_of_row: Callable[[int], Sequence[str]]) -> list[str]:
+    """Distinct unit ids in rank order: each row contributes its units in order, first occurrence kept.
+
+    Negative rows (FAISS pads short result lists with -1) are skipped. A chunk maps to one unit
+    (its citation); a baseline window to every article it overlaps.
+    """
+    seen: set[str] = set()
+    out: list[str] = []
+    for row in rows:
+        if row < 0:
+            continue
+        for unit in units_of_row(row):
+            if unit not in seen:
+                seen.add(unit)
+                out.append(unit)
+    return out
 
 
 def recall_at_k(ranked: Sequence[str], gold: Collection[str], k: int) -> float:

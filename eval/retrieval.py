@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from eval.metrics import mrr_at_k, percentile, recall_at_k
+from eval.metrics import mrr_at_k, percentile, ranked_units, recall_at_k
 from indexer.normalise import normalise_query
 from retriever.fusion import fuse
 from retriever.search import Searcher
@@ -69,29 +68,21 @@ def load_questions(path: Path) -> list[Question]:
     return out
 
 
-def unit_citations(searcher: Searcher, rows: Sequence[int]) -> list[str]:
-    """Map ranked chunk rows to unit citations (《title》label), first occurrence only."""
-    seen: list[str] = []
-    for row in rows:
-        if row < 0:
-            continue
-        chunk = searcher.index.chunks[row]
-        cid = chunk.unit_citation
-        if cid not in seen:
-            seen.append(cid)
-    return seen
-
-
 def evaluate_retrieval(searcher: Searcher, questions_path: Path, *, latency_runs: int = 1) -> RetrievalReport:
     """Score BM25, dense and the searcher's hybrid fusion on in-corpus questions; time hybrid search."""
     questions = [q for q in load_questions(questions_path) if q.kind == "in_corpus"]
     ranked: dict[str, list[list[str]]] = {"bm25": [], "dense": [], "hybrid": []}
+    chunks = searcher.index.chunks
+
+    def unit_of(row: int) -> tuple[str]:
+        return (chunks[row].unit_citation,)
+
     for q in questions:
         cands = searcher.candidates(normalise_query(q.question), DEPTH)
-        ranked["dense"].append(unit_citations(searcher, [int(r) for r in cands.dense[1]]))
-        ranked["bm25"].append(unit_citations(searcher, [int(r) for r in cands.bm25[1]]))
+        ranked["dense"].append(ranked_units([int(r) for r in cands.dense[1]], unit_of))
+        ranked["bm25"].append(ranked_units([int(r) for r in cands.bm25[1]], unit_of))
         fused = fuse(searcher.fusion, cands.dense, cands.bm25)
-        ranked["hybrid"].append(unit_citations(searcher, [row for row, _ in fused]))
+        ranked["hybrid"].append(ranked_units([row for row, _ in fused], unit_of))
     methods = tuple(
         MethodScores(
             method,

@@ -20,21 +20,22 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
-from eval.fusion_study import EvalQuestion, dedupe_units, score_ranking, stard_eval_questions
-from eval.metrics import recall_at_k
+from eval.fusion_study import EvalQuestion, score_ranking, stard_eval_questions
+from eval.metrics import ranked_units, recall_at_k
 from eval.statutes import StatuteQuestion, resolution_report
 from indexer.lawmeta import SUPERSEDED
 from indexer.normalise import normalise_query
-from retriever.fusion import fuse
+from retriever.fusion import FusionConfig, fuse
 from retriever.rerank import AuthorityPrior
-from retriever.search import Searcher
+from retriever.search import Candidates, Searcher
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +45,6 @@ TUNING_SAMPLE = 300  # questions the fusion weight was tuned on (eval.fusion_stu
 ANCHORS = {"jieba+bm25s R@10 (measured by the issue author)": 0.45, "jieba+bm25s MRR@10": 0.37}
 TARGET = {"hybrid R@10": 0.60}
 AUTHORITY_BOOST = 0.02  # best of 0.005/0.01/0.02/0.03/0.05 on the 300 tuning questions
-
-Ranking = Callable[[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], str], list[int]]
 
 
 @dataclass(frozen=True)
@@ -59,30 +58,26 @@ class MethodResult:
     held_out: dict[str, float]  # the same metrics over the questions not used for tuning
 
 
-def _methods(searcher: Searcher) -> dict[str, tuple[str, Ranking]]:
-    fusion = searcher.fusion
-    prior = AuthorityPrior.for_titles([c.doc_title for c in searcher.index.chunks], AUTHORITY_BOOST)
-
-    def bm25(dense: tuple[np.ndarray, np.ndarray], sparse: tuple[np.ndarray, np.ndarray], q: str) -> list[int]:
-        return [int(r) for r in sparse[1]]
-
-    def dense_only(dense: tuple[np.ndarray, np.ndarray], sparse: tuple[np.ndarray, np.ndarray], q: str) -> list[int]:
-        return [int(r) for r in dense[1] if r >= 0]
-
-    def hybrid(dense: tuple[np.ndarray, np.ndarray], sparse: tuple[np.ndarray, np.ndarray], q: str) -> list[int]:
-        return [row for row, _ in fuse(fusion, dense, sparse)]
-
-    methods: dict[str, tuple[str, Ranking]] = {
-        "bm25": ("jieba terms + bm25s", bm25),
-        "dense": (f"{searcher.embedder.name} cosine (FAISS)", dense_only),
-        "hybrid": (f"{fusion.method} fusion, dense {fusion.dense_weight} + BM25 {fusion.bm25_weight}", hybrid),
+def method_descriptions(searcher: Searcher, prior: AuthorityPrior) -> dict[str, str]:
+    """The methods of the report, in order, with one line each."""
+    f = searcher.fusion
+    return {
+        "bm25": "jieba terms + bm25s",
+        "dense": f"{searcher.embedder.name} cosine (FAISS)",
+        "hybrid": f"{f.method} fusion, dense {f.dense_weight} + BM25 {f.bm25_weight}",
+        "hybrid+rerank": f"hybrid, then {prior.describe()}",
     }
 
-    def reranked(dense: tuple[np.ndarray, np.ndarray], sparse: tuple[np.ndarray, np.ndarray], q: str) -> list[int]:
-        return [row for row, _ in prior.rerank(fuse(fusion, dense, sparse))]
 
-    methods["hybrid+rerank"] = (f"hybrid, then {prior.describe()}", reranked)
-    return methods
+def rank_methods(cands: Candidates, fusion: FusionConfig, prior: AuthorityPrior) -> dict[str, list[int]]:
+    """Ranked rows of every method from one question's candidates (fused once, reranked from that)."""
+    fused = fuse(fusion, cands.dense, cands.bm25)
+    return {
+        "bm25": [int(r) for r in cands.bm25[1]],
+        "dense": [int(r) for r in cands.dense[1]],
+        "hybrid": [row for row, _ in fused],
+        "hybrid+rerank": [row for row, _ in prior.rerank(fused)],
+    }
 
 
 def tuning_ids(questions: Sequence[StatuteQuestion]) -> set[str]:
@@ -93,22 +88,16 @@ def tuning_ids(questions: Sequence[StatuteQuestion]) -> set[str]:
 
 
 def rank_all(
-    searcher: Searcher,
-    questions: Sequence[EvalQuestion],
-    methods: dict[str, tuple[str, Ranking]],
-    *,
-    progress: bool = True,
+    searcher: Searcher, questions: Sequence[EvalQuestion], prior: AuthorityPrior, *, progress: bool = True
 ) -> dict[str, list[list[str]]]:
     """Ranked distinct units per method and question (current laws only, depth 100)."""
     chunks = searcher.index.chunks
     allowed = searcher.allowed_rows()
-    ranked: dict[str, list[list[str]]] = {name: [] for name in methods}
+    ranked: dict[str, list[list[str]]] = defaultdict(list)
     for q in tqdm(questions, desc="statute questions", unit="q", disable=not progress):
-        query = normalise_query(q.question)
-        cands = searcher.candidates(query, DEPTH, allowed)
-        for name, (_, rank) in methods.items():
-            rows = rank(cands.dense, cands.bm25, query)
-            ranked[name].append(dedupe_units(rows, lambda r: chunks[r].unit_citation))
+        cands = searcher.candidates(normalise_query(q.question), DEPTH, allowed)
+        for name, rows in rank_methods(cands, searcher.fusion, prior).items():
+            ranked[name].append(ranked_units(rows, lambda r: (chunks[r].unit_citation,)))
     return ranked
 
 
@@ -141,12 +130,13 @@ def evaluate_statutes(
     units = {c.unit_citation for c in index.chunks}
     resolution = resolution_report(questions, titles)
     _, resolved, counts = stard_eval_questions(questions, titles, units)
-    methods = _methods(searcher)
-    ranked = rank_all(searcher, resolved, methods, progress=progress)
+    prior = AuthorityPrior.for_titles([c.doc_title for c in index.chunks], AUTHORITY_BOOST)
+    methods = method_descriptions(searcher, prior)
+    ranked = rank_all(searcher, resolved, prior, progress=progress)
     tuned = tuning_ids(questions)
     held = [i for i, q in enumerate(resolved) if q.id not in tuned]
     results: list[MethodResult] = []
-    for name, (description, _) in methods.items():
+    for name, description in methods.items():
         metrics, curve = summarise(ranked[name], resolved)
         held_metrics, _ = summarise([ranked[name][i] for i in held], [resolved[i] for i in held])
         results.append(MethodResult(name, description, metrics, curve, held_metrics))

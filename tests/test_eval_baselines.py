@@ -16,7 +16,8 @@ from eval.baseline_corpora import (
     window_spans,
     windows_for_documents,
 )
-from eval.baselines import ranked_units, run_baselines
+from eval.baselines import run_baselines
+from eval.metrics import ranked_units
 from indexer.pipeline import ingest
 from indexer.records import Unit
 from tests.conftest import FakeEmbedder
