@@ -87,6 +87,8 @@ def test_ask_streams_then_citation_opens_article(page) -> None:  # type: ignore[
     assert "第六条" in page.inner_text("#panel-title")
     assert page.locator("#panel-text mark").count() >= 1
     page.click("#copy")
+    # The handler sets lastCopied after awaiting the clipboard promise: wait for it instead of racing it.
+    page.wait_for_function("window.lastCopied !== undefined", timeout=10_000)
     assert page.evaluate("window.lastCopied").startswith("《深圳经济特区人工智能产业促进条例》第六条")
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "ask.png"), full_page=False)
