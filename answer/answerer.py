@@ -8,11 +8,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from answer.answerability import MIN_QUESTION_PMI, question_pmi, unmentioned_places
 from answer.confidence import Confidence, ConfidenceRule, assess
 from answer.extractive import extractive_answer
 from answer.prompt import ABSTAIN_SENTENCE, build_messages
 from answer.sources import build_sources
-from answer.verify import Citation, VerifiedAnswer, verify_answer
+from answer.verify import Citation, VerifiedAnswer, is_refusal, split_claims, verify_answer
 from indexer.normalise import normalise_query
 from models.generators import QWEN_05B, Generator
 from retriever.search import QueryError, Searcher
@@ -31,9 +32,9 @@ class AnswerSettings:
     context_tokens: int = 900  # source text budget: keeps the first token fast on a 2-core CPU
     max_answer_tokens: int = 200
     prompt_style: str = "auto"  # "auto": plain for the default 0.5B model, cite for any other GGUF
-    # When no generated sentence survives verification but retrieval is very confident, quote the
-    # sources (extractive) instead of abstaining. Calibrated on saved dev drafts (eval/verify_calibration.py).
-    quote_fallback_min_dense: float = 0.91
+    # With a model: abstain unless the best source makes the question this much more likely
+    # (answer/answerability.py; nats). Calibrated on the dev set (eval/pmi_calibration.py).
+    min_question_pmi: float = MIN_QUESTION_PMI
     rule: ConfidenceRule = field(default_factory=ConfidenceRule)
 
 
@@ -52,6 +53,7 @@ class AnswerResult:
     confidence: Confidence | None = None
     draft: str = ""  # the model's unverified text (for evaluation and debugging; not in the JSON)
     retrieved: tuple[str, ...] = ()  # chunk ids of the articles retrieved for the question (not in the JSON)
+    question_pmi: float | None = None  # answerability score of the best source (not in the JSON)
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON shape."""
@@ -77,6 +79,7 @@ class Answerer:
         self.generator = generator
         self.settings = settings or AnswerSettings()
         self._terms = searcher.index.tokenizer.terms
+        self._places = searcher.index.tokenizer.places
 
     def ask(
         self,
@@ -107,6 +110,7 @@ class Answerer:
         model = self.generator.name if use_llm and self.generator else EXTRACTIVE_MODEL
 
         retrieved = tuple(r.chunk_id for r in results)
+        pmi: float | None = None
 
         def finish(verified: VerifiedAnswer | None, first_token_ms: float | None) -> AnswerResult:
             took = (time.perf_counter() - started) * 1000
@@ -123,6 +127,7 @@ class Answerer:
                     first_token_ms,
                     confidence,
                     retrieved=retrieved,
+                    question_pmi=pmi,
                 )
             return AnswerResult(
                 question,
@@ -135,6 +140,7 @@ class Answerer:
                 first_token_ms,
                 confidence,
                 retrieved=retrieved,
+                question_pmi=pmi,
             )
 
         if not confidence.answerable or not results:
@@ -144,9 +150,17 @@ class Answerer:
         sources = build_sources(
             normalised, results, terms=self._terms, count_tokens=count, budget=self.settings.context_tokens
         )
+        foreign = unmentioned_places(normalised, sources, self._places)
+        if foreign:
+            logger.info("abstaining: the sources never mention %s", "、".join(sorted(foreign)))
+            return finish(None, None)
         if not use_llm:
             return finish(extractive_answer(normalised, sources, terms=self._terms), None)
         assert self.generator is not None
+        pmi = question_pmi(self.generator, normalised, sources[0])
+        if pmi < self.settings.min_question_pmi:
+            logger.info("abstaining before generation: the best source does not answer (pmi %.1f)", pmi)
+            return finish(None, None)
         pieces: list[str] = []
         first_token_ms: float | None = None
         style = self.settings.prompt_style
@@ -160,11 +174,13 @@ class Answerer:
             if on_token:
                 on_token(piece)
         draft = "".join(pieces)
-        verified = verify_answer(draft, sources, terms=self._terms, question=normalised)
-        if not verified.citations:
-            logger.info("no cited claim survived verification (or the model said the sources do not answer)")
-            if confidence.dense_top >= self.settings.quote_fallback_min_dense:
-                logger.info("retrieval is confident (%.3f): answering with quotes instead", confidence.dense_top)
-                quoted = extractive_answer(normalised, sources, terms=self._terms)
-                verified = replace(quoted, unsupported=verified.unsupported)
+        verified = verify_answer(draft, sources, terms=self._terms, question=normalised, places=self._places)
+        claims = split_claims(draft)
+        refused = bool(claims) and all(is_refusal(c.text) for c in claims)
+        if not verified.citations and not refused:
+            # The source answers the question (pmi) but the small model got it wrong: every claim
+            # was removed by verification. Quote the sources rather than say "not found".
+            logger.info("no generated claim survived verification: answering with quotes (pmi %.1f)", pmi)
+            quoted = extractive_answer(normalised, sources, terms=self._terms)
+            verified = replace(quoted, unsupported=verified.unsupported)
         return replace(finish(verified, first_token_ms), draft=draft)

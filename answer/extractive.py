@@ -21,7 +21,7 @@ def extractive_answer(
     for rank, source in enumerate(sources[:max_sources]):
         for passage in source.passages:
             # support(question, passage): share of the question's words found in the passage
-            scored.append((support(question, passage, terms), -rank, source, passage))
+            scored.append((support(question, passage, terms, check_negation=False), -rank, source, passage))
     scored.sort(key=lambda x: (x[0], x[1]), reverse=True)
     chosen = [(s, p) for score, _, s, p in scored[:max_sentences] if score > 0]
     citations: list[Citation] = []

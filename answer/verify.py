@@ -17,7 +17,8 @@ Support is lexical: the mean of (a) the share of the sentence's jieba terms foun
 the passage and (b) the share of its Chinese character bigrams found there. Given the
 question, a sentence that restates it also counts as supported when its new words are
 in a passage that addresses the question (see ``support``); a sentence whose negation
-disagrees with the passage's is never supported. Thresholds are calibrated on the dev
+disagrees with the passage's is never supported, nor is one naming a place its source never mentions.
+Thresholds are calibrated on the dev
 set's saved model drafts with ``python -m eval.verify_calibration``.
 """
 
@@ -27,6 +28,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from answer.answerability import unmentioned_places
 from answer.sources import Source
 
 SUPPORT_THRESHOLD = 0.5
@@ -107,23 +109,31 @@ def _share(terms_: set[str], grams: set[str], passage_terms: set[str], passage_g
 
 
 def _negated(text: str) -> bool:
-    # "能不能", "是不是", "要不要" ask; they do not negate.
-    return bool(_NEGATION.search(re.sub(r"(.)不\1", "", text)))
+    # "能不能", "是不是", "要不要", "有没有" ask; they do not negate.
+    return bool(_NEGATION.search(re.sub(r"(.)[不没]\1", "", text)))
 
 
-def support(claim: str, passage: str, terms: Callable[[str], list[str]], question: str | None = None) -> float:
+def support(
+    claim: str,
+    passage: str,
+    terms: Callable[[str], list[str]],
+    question: str | None = None,
+    *,
+    check_negation: bool = True,
+) -> float:
     """How well ``passage`` supports ``claim`` (0..1, see module docstring).
 
     Without a question: the share of the claim's words found in the passage. With the
     question: also accepted is a claim whose *new* words (those not already in the
     question: a small model restates the question, ``企业可以通过捐款…参与…``) are in a
     passage that itself addresses the question — the lower of those two shares. A claim
-    that negates what the passage states (or affirms what it negates) scores 0.
+    that negates what the passage states (or affirms what it negates) scores 0; pass
+    ``check_negation=False`` when ``claim`` is a question, which asserts nothing.
     """
     claim_terms, claim_grams = set(terms(claim)), _bigrams(claim)
     if not claim_terms and not claim_grams:
         return 0.0
-    if _negated(claim) != _negated(passage):
+    if check_negation and _negated(claim) != _negated(passage):
         return 0.0
     p_terms, p_grams = set(terms(passage)), _bigrams(passage)
     score = _share(claim_terms, claim_grams, p_terms, p_grams)
@@ -165,8 +175,12 @@ def verify_answer(
     question: str | None = None,
     threshold: float = SUPPORT_THRESHOLD,
     unmarked_threshold: float = UNMARKED_THRESHOLD,
+    places: Callable[[str], set[str]] | None = None,
 ) -> VerifiedAnswer:
-    """Check every claim against the sources it cites (see module docstring)."""
+    """Check every claim against the sources it cites (see module docstring).
+
+    ``places`` (a place-name tagger) makes a source unable to support a claim about a place it never names.
+    """
     by_n = {s.n: s for s in sources}
     numbering: dict[tuple[str, str], int] = {}
     citations: list[Citation] = []
@@ -175,16 +189,19 @@ def verify_answer(
     for claim in split_claims(answer):
         if is_refusal(claim.text):
             continue  # "the sources do not say …" is not a claim; an answer of only these abstains
+        # A small model restates the question's place ("广州对…有以下奖励政策：") before copying a
+        # Shenzhen article: the words match, the place does not, and the claim is false.
+        candidates = [s for s in sources if places is None or not unmentioned_places(claim.text, [s], places)]
         kept: list[tuple[Source, str]] = []
         for n in dict.fromkeys(claim.markers):
             source = by_n.get(n)
-            if source is None:
+            if source is None or source not in candidates:
                 continue
             quote, score = best_passage(claim.text, source, terms, question)
             if score >= threshold:
                 kept.append((source, quote))
-        if not kept and sources:
-            best = max(((s, *best_passage(claim.text, s, terms, question)) for s in sources), key=lambda x: x[2])
+        if not kept and candidates:
+            best = max(((s, *best_passage(claim.text, s, terms, question)) for s in candidates), key=lambda x: x[2])
             if best[2] >= unmarked_threshold:
                 kept.append((best[0], best[1]))
         if not kept:

@@ -76,6 +76,7 @@ def evaluate_answers(
                 "unsupported": list(result.unsupported),
                 "dense_top": result.confidence.dense_top if result.confidence else None,
                 "coverage": result.confidence.coverage if result.confidence else None,
+                "question_pmi": None if result.question_pmi is None else round(result.question_pmi, 3),
                 "took_ms": round(result.took_ms, 1),
                 "first_token_ms": result.first_token_ms,
             }

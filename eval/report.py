@@ -34,6 +34,10 @@ SOURCES: dict[str, tuple[str, str]] = {
     "baselines": ("baselines.json", "policyrag eval baselines"),
     "dev_retrieval": ("dev_retrieval.json", "policyrag eval --out eval/reports/dev_retrieval.json"),
     "dev_answers": ("dev_answers.json", "policyrag eval answers --out eval/reports/dev_answers.json"),
+    "test_answers": (
+        "test_answers.json",
+        "policyrag eval answers --questions eval/data/test_questions.jsonl --out eval/reports/test_answers.json",
+    ),
     "performance": ("performance.json", "policyrag eval perf"),
 }
 
@@ -117,7 +121,12 @@ def render_benchmark(inputs: Inputs, plots: Mapping[str, bool]) -> str:
         "",
         render_dev_retrieval(inputs.get("dev_retrieval"), inputs.reason("dev_retrieval")),
         "",
-        render_answers(inputs.get("dev_answers"), inputs.reason("dev_answers")),
+        render_answers(
+            inputs.get("dev_answers"),
+            inputs.reason("dev_answers"),
+            held_out=inputs.get("test_answers"),
+            held_out_reason=inputs.reason("test_answers"),
+        ),
         "",
         render_performance(perf, inputs.reason("performance")),
         "",
@@ -145,7 +154,13 @@ def render_readme_section(inputs: Inputs, plots: Mapping[str, bool], *, reports_
         "",
         render_dev_retrieval(inputs.get("dev_retrieval"), inputs.reason("dev_retrieval"), level=3),
         "",
-        render_answers(inputs.get("dev_answers"), inputs.reason("dev_answers"), level=3),
+        render_answers(
+            inputs.get("dev_answers"),
+            inputs.reason("dev_answers"),
+            level=3,
+            held_out=inputs.get("test_answers"),
+            held_out_reason=inputs.reason("test_answers"),
+        ),
         "",
         render_performance(perf, inputs.reason("performance"), level=3, compact=True),
     ]

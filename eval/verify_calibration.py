@@ -17,15 +17,24 @@ from pathlib import Path
 from typing import Any
 
 from answer.answerer import Answerer
-from answer.sources import build_sources
+from answer.sources import Source, build_sources
 from answer.verify import verify_answer
 from indexer.normalise import normalise_query
+
+
+def sources_for(answerer: Answerer, question: str) -> list[Source]:
+    """The numbered sources ``answerer`` shows its model for ``question`` (already normalised)."""
+    searcher = answerer.searcher
+    results = searcher.rank(searcher.candidates(question, 50, searcher.allowed_rows()), k=answerer.settings.k)
+    count = answerer.generator.count_tokens if answerer.generator else len
+    return build_sources(
+        question, results, terms=answerer._terms, count_tokens=count, budget=answerer.settings.context_tokens
+    )
 
 
 def reverify(answerer: Answerer, rows: list[dict[str, Any]], threshold: float, unmarked: float) -> dict[str, float]:
     """Metrics of the saved drafts under one threshold setting."""
     chunks = {c.chunk_id: c for c in answerer.searcher.index.chunks}
-    count = answerer.generator.count_tokens if answerer.generator else len
     gold = wrong_abstain = ooc_abstain = n_in = n_out = 0
     for row in rows:
         if not row.get("draft"):
@@ -33,10 +42,7 @@ def reverify(answerer: Answerer, rows: list[dict[str, Any]], threshold: float, u
             cited: list[str] = []
         else:
             q = normalise_query(row["question"])
-            results = answerer.searcher.rank(answerer.searcher.candidates(q, 50), k=answerer.settings.k)
-            sources = build_sources(
-                q, results, terms=answerer._terms, count_tokens=count, budget=answerer.settings.context_tokens
-            )
+            sources = sources_for(answerer, q)
             v = verify_answer(
                 row["draft"],
                 sources,

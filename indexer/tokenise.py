@@ -6,6 +6,7 @@ import logging
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import jieba
 
@@ -39,6 +40,7 @@ class JiebaTokenizer:
     def __init__(self, user_words: Iterable[str] = ()) -> None:
         self._jieba = jieba.Tokenizer()
         self.user_words: tuple[str, ...] = tuple(sorted(set(user_words)))
+        self._pos: Any = None  # part-of-speech tagger, built on first use of places()
         for word in self.user_words:
             # A high frequency makes jieba prefer the whole term over its pieces.
             self._jieba.add_word(word, freq=200000)
@@ -63,6 +65,14 @@ class JiebaTokenizer:
             if token and _TERM_CHAR.search(token) and token not in STOPWORDS:
                 out.append(token)
         return out
+
+    def places(self, text: str) -> set[str]:
+        """Place names in ``text`` (jieba part-of-speech ``ns``: 深圳, 广州市, 香港, 美国 …)."""
+        if self._pos is None:
+            import jieba.posseg
+
+            self._pos = jieba.posseg.POSTokenizer(self._jieba)
+        return {pair.word for pair in self._pos.cut(text) if pair.flag == "ns"}
 
     def save_user_dict(self, path: Path) -> None:
         """Write the user dictionary (one term per line) so search tokenises like indexing did."""

@@ -43,6 +43,7 @@ class Generator(Protocol):
 
     ``name`` identifies the model in logs and answers (the registry id, or a GGUF's file name);
     ``context_window`` is the n_ctx it was loaded with, in the units of ``count_tokens``.
+    ``text_logprob`` scores raw text: the summed log-probability of ``text`` after ``prefix``.
     ``generate`` streams the reply as text pieces and raises GenerationError up front when the
     prompt plus ``max_tokens`` does not fit the context window.
     """
@@ -51,6 +52,8 @@ class Generator(Protocol):
     context_window: int
 
     def count_tokens(self, text: str) -> int: ...
+
+    def text_logprob(self, prefix: str, text: str) -> float: ...
 
     def generate(
         self,

@@ -241,6 +241,23 @@ class LlamaCppGenerator:
             return len(self._llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True))
         return sum(self.count_tokens(m.content) + _MESSAGE_OVERHEAD for m in messages) + _MESSAGE_OVERHEAD
 
+    def text_logprob(self, prefix: str, text: str) -> float:
+        """Sum of log P(token) over ``text``'s tokens following ``prefix`` (raw text, no chat template).
+
+        Used to ask how much a source makes a question more likely (answer/answerability.py).
+        """
+        from models.llama_scoring import token_logprobs
+
+        prefix_ids = self._llm.tokenize(prefix.encode("utf-8"), add_bos=True)
+        text_ids = self._llm.tokenize(text.encode("utf-8"), add_bos=False)
+        if not prefix_ids or not text_ids:
+            raise GenerationError("text_logprob needs a non-empty prefix and text")
+        with self._lock:
+            try:
+                return float(token_logprobs(self._llm, prefix_ids, text_ids).sum())
+            except (ValueError, RuntimeError) as exc:
+                raise GenerationError(f"{self.name}: scoring failed: {exc}") from exc
+
     def generate(
         self,
         messages: Sequence[ChatMessage],

@@ -33,17 +33,11 @@ def load_generator(settings: Settings, *, no_llm: bool):  # type: ignore[no-unty
 
 def open_answerer(settings: Settings, *, no_llm: bool):  # type: ignore[no-untyped-def]
     """Searcher + generator (loaded once); without a model file, fall back to extractive answers, loudly."""
-    from answer.answerer import Answerer, AnswerSettings
-    from answer.confidence import ConfidenceRule
+    from answer.answerer import Answerer
 
     searcher = open_searcher(settings)
     generator = load_generator(settings, no_llm=no_llm)
-
-    rule = ConfidenceRule(settings.abstain_min_dense, settings.abstain_min_coverage, settings.abstain_sure_dense)
-    answer_settings = AnswerSettings(
-        k=settings.answer_k, context_tokens=settings.context_tokens, prompt_style=settings.prompt_style, rule=rule
-    )
-    return Answerer(searcher, generator, settings=answer_settings)
+    return Answerer(searcher, generator, settings=settings.answer_settings())
 
 
 def _print_answer(result, out: TextIO, *, streamed: str) -> None:  # type: ignore[no-untyped-def]

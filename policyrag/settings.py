@@ -9,10 +9,13 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from answer.answerer import AnswerSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,6 +46,9 @@ class Settings(BaseSettings):
     abstain_min_dense: float = 0.83
     abstain_min_coverage: float = 0.15
     abstain_sure_dense: float = 0.93
+    # With a model: the best source must raise the question's log-likelihood by this many nats
+    # (answer/answerability.py; calibrated for the default Qwen 0.5B GGUF on the dev set).
+    abstain_min_pmi: float = 10.0
     # HTTP server: a token is required for any bind address other than loopback; CORS is off unless listed.
     api_token: str | None = None
     cors_origins: list[str] = Field(default_factory=list)
@@ -55,6 +61,19 @@ class Settings(BaseSettings):
         if value not in FUSION_METHODS:
             raise ValueError(f"must be one of {', '.join(FUSION_METHODS)}")
         return value
+
+    def answer_settings(self) -> AnswerSettings:
+        """The answering pipeline's knobs (answer.answerer.AnswerSettings) from these settings."""
+        from answer.answerer import AnswerSettings
+        from answer.confidence import ConfidenceRule
+
+        return AnswerSettings(
+            k=self.answer_k,
+            context_tokens=self.context_tokens,
+            prompt_style=self.prompt_style,
+            min_question_pmi=self.abstain_min_pmi,
+            rule=ConfidenceRule(self.abstain_min_dense, self.abstain_min_coverage, self.abstain_sure_dense),
+        )
 
 
 class ConfigError(ValueError):

@@ -16,8 +16,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
-from answer.answerer import Answerer, AnswerResult, AnswerSettings
-from answer.confidence import ConfidenceRule
+from answer.answerer import Answerer, AnswerResult
 from models.embedders import Embedder, create_embedder
 from models.generators import Generator
 from policyrag.settings import Settings
@@ -55,14 +54,7 @@ def create_app(
     )
     fusion = FusionConfig(settings.fusion, settings.dense_weight, settings.bm25_weight, settings.rrf_k)
     searcher = Searcher(index, embedder, fusion=fusion, authority_boost=settings.authority_boost)
-    rule = ConfidenceRule(settings.abstain_min_dense, settings.abstain_min_coverage, settings.abstain_sure_dense)
-    answerer = Answerer(
-        searcher,
-        generator,
-        settings=AnswerSettings(
-            k=settings.answer_k, context_tokens=settings.context_tokens, prompt_style=settings.prompt_style, rule=rule
-        ),
-    )
+    answerer = Answerer(searcher, generator, settings=settings.answer_settings())
     logger.info(
         "loaded index %s (%d documents, %d chunks, embedder %s) and generator %s in %.1fs",
         settings.index_dir,

@@ -113,6 +113,14 @@ PLAN = """示范新一代人工智能发展行动计划（2019-2023年）
 """
 
 
+def overlap_logprob(prefix: str, text: str) -> float:
+    """A fake language model's log P(text | prefix): each character bigram of ``text`` is likely (0.5)
+    when it occurs in ``prefix`` and unlikely (0.01) otherwise. Deterministic; it makes a source
+    that shares the question's words raise the question's likelihood, as a real model does."""
+    grams = [text[i : i + 2] for i in range(len(text) - 1)] or [text]
+    return float(sum(np.log(0.5) if g in prefix else np.log(0.01) for g in grams))
+
+
 @pytest.fixture()
 def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()

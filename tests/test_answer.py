@@ -18,7 +18,7 @@ from indexer.tokenise import JiebaTokenizer
 from models.chat import ChatMessage
 from retriever.search import QueryError, Searcher
 from retriever.store import load_index
-from tests.conftest import FakeEmbedder
+from tests.conftest import FakeEmbedder, overlap_logprob
 
 TOK = JiebaTokenizer()
 TERMS = TOK.terms
@@ -149,6 +149,9 @@ class ScriptedGenerator:
     def count_tokens(self, text: str) -> int:
         return len(text)
 
+    def text_logprob(self, prefix: str, text: str) -> float:
+        return overlap_logprob(prefix, text)
+
     def generate(
         self, messages: Sequence[ChatMessage], *, max_tokens: int = 256, temperature: float = 0.0, stop: Sequence[str] = ()
     ) -> Iterator[str]:
@@ -163,9 +166,7 @@ def searcher(tmp_path: Path, tiny_corpus: Path, fake_embedder: FakeEmbedder) -> 
 
 
 # The fake embedder's similarities are not e5's: accept everything at the retrieval gate.
-OPEN = AnswerSettings(
-    rule=ConfidenceRule(min_dense=0.0, min_coverage=0.0, sure_dense=0.0), quote_fallback_min_dense=1.01
-)
+OPEN = AnswerSettings(rule=ConfidenceRule(min_dense=0.0, min_coverage=0.0, sure_dense=0.0))
 
 
 def test_ask_streams_and_verifies(searcher: Searcher) -> None:
@@ -185,22 +186,40 @@ def test_ask_streams_and_verifies(searcher: Searcher) -> None:
     }
 
 
-def test_ask_abstains_when_nothing_survives(searcher: Searcher) -> None:
-    result = Answerer(searcher, ScriptedGenerator("交通事故赔偿标准为1000元[1]。"), settings=OPEN).ask("交通事故怎么赔偿")
+def test_ask_abstains_before_generating_when_the_best_source_does_not_answer(searcher: Searcher) -> None:
+    gen = ScriptedGenerator("交通事故赔偿标准为1000元[1]。")
+    result = Answerer(searcher, gen, settings=OPEN).ask("交通事故中机动车一方负全责时赔偿标准怎么计算")
     assert result.abstained and result.answer == ABSTAIN_SENTENCE and result.citations == ()
-    assert result.unsupported == ("交通事故赔偿标准为1000元。",)
+    assert gen.seen == [] and result.first_token_ms is None
+    assert result.question_pmi is not None and result.question_pmi < OPEN.min_question_pmi
 
 
-def test_ask_quotes_sources_when_retrieval_is_confident_but_the_draft_fails(searcher: Searcher) -> None:
-    settings = AnswerSettings(rule=OPEN.rule, quote_fallback_min_dense=0.0)
-    result = Answerer(searcher, ScriptedGenerator("交通事故赔偿标准为1000元[1]。"), settings=settings).ask(
+def test_ask_quotes_sources_when_the_source_answers_but_the_draft_fails(searcher: Searcher) -> None:
+    result = Answerer(searcher, ScriptedGenerator("交通事故赔偿标准为1000元[1]。"), settings=OPEN).ask(
         "伦理委员会履行哪些职责"
     )
+    assert result.question_pmi is not None and result.question_pmi >= OPEN.min_question_pmi
     assert not result.abstained and result.model == "scripted"
     assert result.unsupported == ("交通事故赔偿标准为1000元。",)
     assert "1000" not in result.answer
     for c in result.citations:  # verbatim quotes of the cited units
         assert c.quote in result.answer.replace(f"[{c.n}]", "")
+
+
+def test_ask_abstains_when_the_model_says_the_sources_do_not_answer(searcher: Searcher) -> None:
+    result = Answerer(searcher, ScriptedGenerator("资料中没有提及伦理委员会的职责。"), settings=OPEN).ask(
+        "伦理委员会履行哪些职责"
+    )
+    assert result.abstained and result.answer == ABSTAIN_SENTENCE and result.citations == ()
+
+
+def test_answerability_threshold_is_a_setting(searcher: Searcher) -> None:
+    gen = ScriptedGenerator("伦理委员会研究制定人工智能领域的伦理安全规范。")
+    strict = AnswerSettings(rule=OPEN.rule, min_question_pmi=1e9)
+    result = Answerer(searcher, gen, settings=strict).ask("伦理委员会履行哪些职责")
+    assert result.abstained and gen.seen == []
+    relaxed = Answerer(searcher, gen, settings=OPEN).ask("伦理委员会履行哪些职责")
+    assert not relaxed.abstained and relaxed.citations[0].article == "第三条"
 
 
 def test_ask_abstains_before_generating_when_retrieval_is_weak(searcher: Searcher) -> None:

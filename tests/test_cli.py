@@ -10,7 +10,7 @@ import pytest
 
 import models.embedders
 from policyrag.cli import build_parser, main
-from tests.conftest import FakeEmbedder
+from tests.conftest import FakeEmbedder, overlap_logprob
 
 
 @pytest.fixture()
@@ -158,6 +158,9 @@ class _Gen:
 
     def count_tokens(self, text: str) -> int:
         return len(text)
+
+    def text_logprob(self, prefix: str, text: str) -> float:
+        return overlap_logprob(prefix, text)
 
     def generate(self, messages: object, **_: object):  # type: ignore[no-untyped-def]
         yield "人工智能产业主管部门是市工业和信息化部门。"

@@ -38,3 +38,56 @@ def test_out_of_corpus_question_abstains(answerer: Answerer) -> None:
     result = answerer.ask("交通事故中机动车一方负全责时，赔偿标准怎么计算？")
     assert result.abstained
     assert result.citations == ()
+
+
+def test_near_topic_question_the_sources_do_not_answer_abstains(answerer: Answerer) -> None:
+    # Retrieval finds on-topic articles (AI-company incentives, in Shenzhen); the answerability
+    # check sees that none of them makes a question about Hong Kong's research funding likely.
+    result = answerer.ask("香港的人工智能企業可以申請哪些政府科研資助？")
+    assert result.abstained and result.citations == ()
+    assert result.question_pmi is not None and result.question_pmi < answerer.settings.min_question_pmi
+
+
+def test_answerability_separates_an_answering_source_from_an_unrelated_one(
+    answerer: Answerer, real_generator: Generator
+) -> None:
+    from answer.answerability import question_pmi
+    from answer.sources import Source
+
+    art6 = next(c for c in answerer.searcher.index.chunks if c.citation == "《深圳经济特区人工智能产业促进条例》第六条")
+
+    def source(text: str) -> Source:
+        return Source(1, art6.chunk_id, art6.citation, art6.doc_title, art6.article, text, (text,), 1.0)
+
+    question = "深圳人工智能产业的主管部门是哪个部门？"
+    answering = question_pmi(real_generator, question, source(art6.text))
+    unrelated = question_pmi(real_generator, question, source("本条例自2022年11月1日起施行。"))
+    assert answering >= answerer.settings.min_question_pmi > unrelated
+
+
+def test_selective_logits_match_a_model_that_keeps_every_logit(real_generator: Generator) -> None:
+    """Oracle: the batched scorer (logits only where needed, several batches) equals llama.cpp with logits_all."""
+    import llama_cpp
+    import numpy as np
+
+    from models.llama_scoring import token_logprobs
+
+    path = str(ROOT / "models" / "qwen2.5-0.5b-instruct-q4_k_m.gguf")
+    small_batches = llama_cpp.Llama(model_path=path, n_ctx=256, n_batch=16, n_threads=2, verbose=False)
+    oracle = llama_cpp.Llama(model_path=path, n_ctx=256, logits_all=True, n_threads=2, verbose=False)
+
+    def tok(text: str) -> list[int]:
+        return small_batches.tokenize(text.encode(), add_bos=False)
+
+    prefix = tok("资料：市工业和信息化部门是人工智能产业主管部门，负责统筹推进人工智能产业发展。\n\n问题：")
+    text = tok("人工智能产业的主管部门是哪个部门？")
+    fast = token_logprobs(small_batches, prefix, text)
+    oracle.eval(prefix + text)
+    logits = np.asarray(oracle.scores[len(prefix) - 1 : len(prefix) + len(text) - 1], dtype=np.float64)
+    logits -= logits.max(axis=1, keepdims=True)
+    expected = logits[np.arange(len(text)), text] - np.log(np.exp(logits).sum(axis=1))
+    assert len(prefix) > 16  # the prefix spans several batches
+    np.testing.assert_allclose(fast, expected, atol=1e-3)
+    # Scoring leaves the context empty, so generation afterwards is unaffected (and repeatable).
+    again = token_logprobs(small_batches, prefix, text)
+    np.testing.assert_allclose(again, fast, atol=1e-6)

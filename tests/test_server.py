@@ -12,7 +12,7 @@ from indexer.build import build_index
 from models.chat import ChatMessage
 from policyrag.settings import Settings
 from server.app import create_app
-from tests.conftest import FakeEmbedder
+from tests.conftest import FakeEmbedder, overlap_logprob
 
 
 class _Gen:
@@ -21,6 +21,9 @@ class _Gen:
 
     def count_tokens(self, text: str) -> int:
         return len(text)
+
+    def text_logprob(self, prefix: str, text: str) -> float:
+        return overlap_logprob(prefix, text)
 
     def generate(self, messages: Sequence[ChatMessage], **_: object) -> Iterator[str]:
         yield "人工智能产业主管部门是市工业和信息化部门。"
