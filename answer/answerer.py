@@ -11,7 +11,7 @@ from typing import Any
 from answer.answerability import MIN_QUESTION_PMI, question_pmi, unmentioned_places
 from answer.confidence import Confidence, ConfidenceRule, assess
 from answer.extractive import extractive_answer
-from answer.prompt import ABSTAIN_SENTENCE, build_messages
+from answer.prompt import ABSTAIN_SENTENCE, QUOTED_PREFIX, build_messages
 from answer.sources import build_sources
 from answer.verify import Citation, VerifiedAnswer, is_refusal, split_claims, verify_answer
 from indexer.normalise import normalise_query
@@ -182,5 +182,7 @@ class Answerer:
             # was removed by verification. Quote the sources rather than say "not found".
             logger.info("no generated claim survived verification: answering with quotes (pmi %.1f)", pmi)
             quoted = extractive_answer(normalised, sources, terms=self._terms)
+            if quoted.citations:
+                quoted = replace(quoted, answer=QUOTED_PREFIX + quoted.answer)
             verified = replace(quoted, unsupported=verified.unsupported)
         return replace(finish(verified, first_token_ms), draft=draft)

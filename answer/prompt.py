@@ -18,6 +18,9 @@ from answer.sources import Source
 from models.chat import ChatMessage
 
 ABSTAIN_SENTENCE = "根据现有资料无法回答该问题。"
+# Leads an answer made of quotes because no generated sentence survived verification: the reader
+# should know these are the most relevant passages, not a verified statement that answers the question.
+QUOTED_PREFIX = "（模型的回答未通过核验，以下为资料中最相关的原文。）"
 PROMPT_STYLES = ("plain", "cite")
 
 SYSTEMS = {

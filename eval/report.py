@@ -38,6 +38,10 @@ SOURCES: dict[str, tuple[str, str]] = {
         "test_answers.json",
         "policyrag eval answers --questions eval/data/test_questions.jsonl --out eval/reports/test_answers.json",
     ),
+    "holdout_answers": (
+        "holdout_answers.json",
+        "policyrag eval answers --questions eval/data/holdout_questions.jsonl --out eval/reports/holdout_answers.json",
+    ),
     "performance": ("performance.json", "policyrag eval perf"),
 }
 
@@ -83,6 +87,19 @@ def command_of(name: str, data: Mapping[str, Any] | None) -> str:
     return str(recorded) if recorded else SOURCES[name][1]
 
 
+# Question sets besides dev: (report name, label). The test set was written blind but then used for error
+# analysis (it motivated the place-name checks); the holdout set was written after all tuning, blind.
+ANSWER_SETS = (
+    ("test_answers", "test (written blind, used for error analysis)"),
+    ("holdout_answers", "holdout (blind)"),
+)
+
+
+def answer_sets(inputs: Inputs) -> list[tuple[str, dict[str, Any] | None, str]]:
+    """The non-dev answer reports, labelled, for render_answers."""
+    return [(label, inputs.get(name), inputs.reason(name)) for name, label in ANSWER_SETS]
+
+
 def render_commands(inputs: Inputs) -> str:
     """Table: each report file, whether it is present, and the command that produces it."""
     rows = []
@@ -124,8 +141,7 @@ def render_benchmark(inputs: Inputs, plots: Mapping[str, bool]) -> str:
         render_answers(
             inputs.get("dev_answers"),
             inputs.reason("dev_answers"),
-            held_out=inputs.get("test_answers"),
-            held_out_reason=inputs.reason("test_answers"),
+            others=answer_sets(inputs),
         ),
         "",
         render_performance(perf, inputs.reason("performance")),
@@ -158,8 +174,7 @@ def render_readme_section(inputs: Inputs, plots: Mapping[str, bool], *, reports_
             inputs.get("dev_answers"),
             inputs.reason("dev_answers"),
             level=3,
-            held_out=inputs.get("test_answers"),
-            held_out_reason=inputs.reason("test_answers"),
+            others=answer_sets(inputs),
         ),
         "",
         render_performance(perf, inputs.reason("performance"), level=3, compact=True),

@@ -247,9 +247,13 @@ def _met(data: Report) -> bool:
 
 
 def render_answers(
-    data: Report | None, reason: str = "", *, level: int = 2, held_out: Report | None = None, held_out_reason: str = ""
+    data: Report | None,
+    reason: str = "",
+    *,
+    level: int = 2,
+    others: Sequence[tuple[str, Report | None, str]] = (),
 ) -> str:
-    """Answer quality on the dev and held-out question sets (gold cited, abstention, precision) and latency."""
+    """Answer quality on the dev set and on ``others`` — (label, report or None, why missing) — and latency."""
     title = "Answers (`policyrag ask`) on the development and held-out question sets"
     if data is None:
         return not_run(level, title, reason)
@@ -265,11 +269,14 @@ def render_answers(
         "unsupported sentences removed",
     ]
     rows = [_answer_row("dev (thresholds calibrated on it)", data)]
-    verdicts = f"dev {'**met**' if _met(data) else '**not met**'}"
-    if held_out is not None:
-        rows.append(_answer_row("held-out test", held_out))
-        verdicts += f", held-out {'**met**' if _met(held_out) else '**not met**'}"
-    missing = "" if held_out is not None else f" Held-out set: not run ({held_out_reason or 'no results'})."
+    verdicts = [f"dev {'**met**' if _met(data) else '**not met**'}"]
+    missing = ""
+    for label, other, why in others:
+        if other is None:
+            missing += f" {label}: not run ({why or 'no results'})."
+            continue
+        rows.append(_answer_row(label, other))
+        verdicts.append(f"{label} {'**met**' if _met(other) else '**not met**'}")
     return "\n".join(
         [
             heading(level, title),
@@ -282,7 +289,7 @@ def render_answers(
             f"Latency (dev): first token p50 {ms(lat.get('first_token_p50'))}, p95 {ms(lat.get('first_token_p95'))}; "
             f"whole answer p50 {ms(lat.get('total_p50'))}, p95 {ms(lat.get('total_p95'))}. Targets of the answer "
             f"issue (gold article cited ≥ {ANSWER_TARGETS['gold_cited']:.2f}, every out-of-corpus question "
-            f"abstaining): {verdicts}. Citation precision counts citations whose quote "
+            f"abstaining): {', '.join(verdicts)}. Citation precision counts citations whose quote "
             "is text of the cited article, which holds by construction." + missing,
         ]
     )

@@ -27,6 +27,7 @@ DEFAULT_LAWS = DATASETS / "laws"
 DEFAULT_STARD = DATASETS / "stard" / "train.jsonl"
 DEFAULT_REPORTS = PROJECT_ROOT / "eval" / "reports"
 DEFAULT_WORK = PROJECT_ROOT / "eval" / ".cache"
+DATA_DIR = PROJECT_ROOT / "eval" / "data"
 
 
 def add_eval_parser(sub: Any, add_common: Any) -> None:
@@ -168,6 +169,10 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     for suite in ("retrieval", "answers"):
         print(f"== eval {suite}", file=out)
         run_dev(_with(args, suite=suite, out=args.reports / f"dev_{suite}.json", markdown=True), out)
+    for name in ("test", "holdout"):  # the answer sets kept out of calibration (eval/data/README.md)
+        print(f"== eval answers on {name}_questions.jsonl", file=out)
+        questions = DATA_DIR / f"{name}_questions.jsonl"
+        run_dev(_with(args, suite="answers", questions=questions, out=args.reports / f"{name}_answers.json"), out)
     for suite in ("statutes", "baselines", "perf", "report"):
         print(f"== eval {suite}", file=out)
         code = runners[suite](_with(args, suite=suite, out=None), out)

@@ -374,11 +374,11 @@ def test_answers_row_and_answer_targets() -> None:
     data = {"model": "m", "in_corpus": 120, "out_of_corpus": 20, "gold_cited": 0.742, "wrongly_abstained": 0.167,
             "citation_precision": 1.0, "outside_retrieved": 0, "ooc_abstained": 0.75, "unsupported_removed": 41,
             "latency_ms": {"first_token_p50": 3835.5, "first_token_p95": 6013.5, "total_p50": 4661.1, "total_p95": 7604.6}}  # fmt: skip
-    text = render_answers(data, held_out_reason="test_answers.json not found")
+    text = render_answers(data, others=[("holdout", None, "holdout_answers.json not found")])
     assert "| dev (thresholds calibrated on it) | 120 | 0.742 | 0.167 | 1.000 | 0 | 0.750 (15/20) | 41 |" in text
     assert "first token p50 3.8 s, p95 6.0 s; whole answer p50 4.7 s, p95 7.6 s" in text
-    assert "dev **not met**" in text and "Held-out set: not run (test_answers.json not found)" in text
+    assert "dev **not met**" in text and "holdout: not run (holdout_answers.json not found)" in text
     held = {**data, "in_corpus": 40, "out_of_corpus": 20, "gold_cited": 0.9, "ooc_abstained": 1.0}
-    both = render_answers(data, held_out=held)
-    assert "| held-out test | 40 | 0.900 | 0.167 | 1.000 | 0 | 1.000 (20/20) | 41 |" in both
-    assert "dev **not met**, held-out **met**" in both and "not run" not in both
+    both = render_answers(data, others=[("holdout", held, "")])
+    assert "| holdout | 40 | 0.900 | 0.167 | 1.000 | 0 | 1.000 (20/20) | 41 |" in both
+    assert "dev **not met**, holdout **met**" in both and "not run" not in both
