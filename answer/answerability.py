@@ -44,10 +44,14 @@ def question_pmi(scorer: LikelihoodScorer, question: str, source: Source) -> flo
     return informed - scorer.text_logprob(BASE_PROMPT, question)
 
 
-def unmentioned_places(question: str, sources: Sequence[Source], places: Callable[[str], set[str]]) -> set[str]:
-    """Places named in ``question`` that no source mentions (title or any passage)."""
-    named = places(question)
+def unmentioned(named: set[str], sources: Sequence[Source]) -> set[str]:
+    """The places of ``named`` that no source mentions (title or any passage)."""
     if not named:
         return set()
     where = "".join(s.citation + "".join(s.passages) for s in sources)
     return {place for place in named if place not in where}
+
+
+def unmentioned_places(question: str, sources: Sequence[Source], places: Callable[[str], set[str]]) -> set[str]:
+    """Places named in ``question`` that no source mentions (title or any passage)."""
+    return unmentioned(places(question), sources)

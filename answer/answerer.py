@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -12,8 +12,8 @@ from answer.answerability import MIN_QUESTION_PMI, question_pmi, unmentioned_pla
 from answer.confidence import Confidence, ConfidenceRule, assess
 from answer.extractive import extractive_answer
 from answer.prompt import ABSTAIN_SENTENCE, QUOTED_PREFIX, build_messages
-from answer.sources import build_sources
-from answer.verify import Citation, VerifiedAnswer, is_refusal, split_claims, verify_answer
+from answer.sources import Source, build_sources
+from answer.verify import Citation, VerifiedAnswer, refuses, verify_answer
 from indexer.normalise import normalise_query
 from models.generators import QWEN_05B, Generator
 from retriever.search import QueryError, Searcher
@@ -174,15 +174,28 @@ class Answerer:
             if on_token:
                 on_token(piece)
         draft = "".join(pieces)
-        verified = verify_answer(draft, sources, terms=self._terms, question=normalised, places=self._places)
-        claims = split_claims(draft)
-        refused = bool(claims) and all(is_refusal(c.text) for c in claims)
-        if not verified.citations and not refused:
-            # The source answers the question (pmi) but the small model got it wrong: every claim
-            # was removed by verification. Quote the sources rather than say "not found".
-            logger.info("no generated claim survived verification: answering with quotes (pmi %.1f)", pmi)
-            quoted = extractive_answer(normalised, sources, terms=self._terms)
-            if quoted.citations:
-                quoted = replace(quoted, answer=QUOTED_PREFIX + quoted.answer)
-            verified = replace(quoted, unsupported=verified.unsupported)
+        verified = verify_or_quote(draft, sources, question=normalised, terms=self._terms, places=self._places)
         return replace(finish(verified, first_token_ms), draft=draft)
+
+
+def verify_or_quote(
+    draft: str,
+    sources: Sequence[Source],
+    *,
+    question: str,
+    terms: Callable[[str], list[str]],
+    places: Callable[[str], set[str]],
+) -> VerifiedAnswer:
+    """Verify a draft from sources that answer the question (the answerability check passed).
+
+    When every claim was removed by verification and the model did not refuse, the small model
+    got it wrong: quote the sources (marked as quotes) rather than say "not found".
+    """
+    verified = verify_answer(draft, sources, terms=terms, question=question, places=places)
+    if verified.citations or refuses(draft):
+        return verified
+    logger.info("no generated claim survived verification: answering with quotes")
+    quoted = extractive_answer(question, sources, terms=terms)
+    if quoted.citations:
+        quoted = replace(quoted, answer=QUOTED_PREFIX + quoted.answer)
+    return replace(quoted, unsupported=verified.unsupported)

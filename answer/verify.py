@@ -28,7 +28,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from answer.answerability import unmentioned_places
+from answer.answerability import unmentioned
 from answer.sources import Source
 
 SUPPORT_THRESHOLD = 0.5
@@ -167,6 +167,12 @@ def is_refusal(text: str) -> bool:
     return bool(_REFUSAL.search(text))
 
 
+def refuses(answer: str) -> bool:
+    """True when every sentence of ``answer`` says the sources do not answer (and there is one)."""
+    claims = split_claims(answer)
+    return bool(claims) and all(is_refusal(c.text) for c in claims)
+
+
 def verify_answer(
     answer: str,
     sources: Sequence[Source],
@@ -191,7 +197,8 @@ def verify_answer(
             continue  # "the sources do not say …" is not a claim; an answer of only these abstains
         # A small model restates the question's place ("广州对…有以下奖励政策：") before copying a
         # Shenzhen article: the words match, the place does not, and the claim is false.
-        candidates = [s for s in sources if places is None or not unmentioned_places(claim.text, [s], places)]
+        named = places(claim.text) if places is not None else set()
+        candidates = [s for s in sources if not unmentioned(named, [s])]
         kept: list[tuple[Source, str]] = []
         for n in dict.fromkeys(claim.markers):
             source = by_n.get(n)

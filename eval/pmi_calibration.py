@@ -20,9 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from answer.answerer import Answerer
-from answer.extractive import extractive_answer
-from answer.verify import is_refusal, split_claims, verify_answer
+from answer.answerer import Answerer, verify_or_quote
 from eval.verify_calibration import sources_for
 from indexer.normalise import normalise_query
 
@@ -49,11 +47,9 @@ def replay(answerer: Answerer, rows: list[dict[str, Any]]) -> list[Replayed]:
         if pmi is not None:
             q = normalise_query(row["question"])
             sources = sources_for(answerer, q)
-            verified = verify_answer(row["draft"], sources, terms=answerer._terms, question=q, places=answerer._places)
-            claims = split_claims(row["draft"])
-            refused = bool(claims) and all(is_refusal(c.text) for c in claims)
-            if not verified.citations and not refused:
-                verified = extractive_answer(q, sources, terms=answerer._terms)
+            verified = verify_or_quote(
+                row["draft"], sources, question=q, terms=answerer._terms, places=answerer._places
+            )
             cited = frozenset(chunks[c.chunk_id].unit_citation for c in verified.citations)
         out.append(Replayed(row["kind"], frozenset(row["gold"]), pmi, cited))
     return out
