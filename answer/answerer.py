@@ -1,22 +1,31 @@
-"""Question → retrieval → confidence check → (local LLM or extractive) answer → verified citations."""
+"""Question → retrieved → gate → sources → slot check → draft → verified → result.
+
+Each stage is a method that takes the previous stage's typed value; ``Answerer.ask`` reads
+them in order on one screen. A stage that stops the answer returns an :class:`Outcome`
+(abstain, or a partial answer saying what the corpus does and does not say).
+"""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from answer.answerability import MIN_QUESTION_PMI, question_pmi, unmentioned_places
 from answer.confidence import Confidence, ConfidenceRule, assess
 from answer.extractive import extractive_answer
 from answer.prompt import ABSTAIN_SENTENCE, QUOTED_PREFIX, build_messages
+from answer.question import AskedDetail, classify
+from answer.slots import Partial, answering_passages, focus_terms, holds_focus, partial_answer, partial_text
 from answer.sources import Source, build_sources
-from answer.verify import Citation, VerifiedAnswer, refuses, verify_answer
+from answer.values import Tagger
+from answer.verify import Citation, VerifiedAnswer, refuses, verify_answer, with_markers
 from indexer.normalise import normalise_query
 from models.generators import QWEN_05B, Generator
-from retriever.search import QueryError, Searcher
+from retriever.results import SearchResult
+from retriever.search import Candidates, QueryError, Searcher
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +42,7 @@ class AnswerSettings:
     max_answer_tokens: int = 200
     prompt_style: str = "auto"  # "auto": plain for the default 0.5B model, cite for any other GGUF
     # With a model: abstain unless the best source makes the question this much more likely
-    # (answer/answerability.py; nats). Calibrated on the dev set (eval/pmi_calibration.py).
+    # (answer/answerability.py; nats). Calibrated on the dev set (eval/studies/pmi_calibration.py).
     min_question_pmi: float = MIN_QUESTION_PMI
     rule: ConfidenceRule = field(default_factory=ConfidenceRule)
 
@@ -50,10 +59,12 @@ class AnswerResult:
     model: str
     took_ms: float
     first_token_ms: float | None
+    partial: Partial | None = None  # abstained, but the corpus says something on the topic
     confidence: Confidence | None = None
     draft: str = ""  # the model's unverified text (for evaluation and debugging; not in the JSON)
     retrieved: tuple[str, ...] = ()  # chunk ids of the articles retrieved for the question (not in the JSON)
     question_pmi: float | None = None  # answerability score of the best source (not in the JSON)
+    stage: str = ""  # the stage that decided the outcome (not in the JSON)
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON shape."""
@@ -61,12 +72,55 @@ class AnswerResult:
             "question": self.question,
             "answer": self.answer,
             "abstained": self.abstained,
+            "partial": self.partial.to_dict() if self.partial else None,
             "citations": [asdict(c) for c in self.citations],
             "unsupported": list(self.unsupported),
             "model": self.model,
             "took_ms": round(self.took_ms, 1),
             "first_token_ms": None if self.first_token_ms is None else round(self.first_token_ms, 1),
         }
+
+
+@dataclass(frozen=True)
+class Question:
+    """Stage 1: the question as asked, normalised (simplified, half-width digits), and what it asks."""
+
+    text: str
+    normalised: str
+    asked: AskedDetail
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """Stage 2: the top articles, the candidate lists they came from, and the retrieval confidence."""
+
+    results: tuple[SearchResult, ...]
+    candidates: Candidates
+    confidence: Confidence
+
+
+@dataclass(frozen=True)
+class Draft:
+    """Stage 5: the model's text, unverified."""
+
+    text: str
+    first_token_ms: float | None
+    question_pmi: float | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the pipeline decided: a verified answer, a partial answer, or an abstention."""
+
+    stage: str
+    verified: VerifiedAnswer | None = None
+    partial: Partial | None = None
+    unsupported: tuple[str, ...] = ()
+
+    @property
+    def answered(self) -> bool:
+        """True when a verified answer with at least one citation is shown."""
+        return self.verified is not None and bool(self.verified.citations)
 
 
 class Answerer:
@@ -78,8 +132,11 @@ class Answerer:
         self.searcher = searcher
         self.generator = generator
         self.settings = settings or AnswerSettings()
-        self._terms = searcher.index.tokenizer.terms
-        self._places = searcher.index.tokenizer.places
+        tokenizer = searcher.index.tokenizer
+        self._terms: Callable[[str], list[str]] = tokenizer.terms
+        self._places: Callable[[str], set[str]] = tokenizer.places
+        self._cut: Callable[[str], list[str]] = tokenizer.cut
+        self._tagger: Tagger = tokenizer.tag
 
     def ask(
         self,
@@ -91,111 +148,230 @@ class Answerer:
     ) -> AnswerResult:
         """Answer ``question``; ``on_token`` receives generated text pieces as they stream."""
         started = time.perf_counter()
+        generator = None if no_llm else self.generator
+        q = self.read(question)
+        retrieved = self.retrieve(q, k or self.settings.k)
+        draft: Draft | None = None
+        sources: list[Source] = []
+        outcome = self.gate(retrieved)
+        if outcome is None:
+            sources = self.number_sources(q, retrieved, generator)
+            outcome = self.check_places(q, sources) or self.check_slots(q, sources)
+        if outcome is None and generator is not None:
+            draft = self.draft(q, sources, generator, started, on_token)
+            outcome = self.check_answerable(q, sources, draft)
+        if outcome is None:
+            verified = self.verify(q, sources, draft) if draft is not None else None
+            outcome = self.decide(q, sources, verified, draft)
+        return self.result(q, retrieved, sources, outcome, draft, generator, started)
+
+    # --- stages -------------------------------------------------------------------------------
+
+    def read(self, question: str) -> Question:
+        """Stage 1: validate and normalise the question, and read what it asks."""
         normalised = normalise_query(question)
         if not normalised:
             raise QueryError("the question is empty")
         if len(question) > MAX_QUESTION_CHARS:
             raise QueryError(f"the question is too long ({len(question)} characters; at most {MAX_QUESTION_CHARS})")
-        k = k or self.settings.k
-        cands = self.searcher.candidates(normalised, max(50, 5 * k), self.searcher.allowed_rows())
-        results = self.searcher.rank(cands, k=k)
+        return Question(text=question, normalised=normalised, asked=classify(normalised, self._cut))
+
+    def retrieve(self, q: Question, k: int) -> Retrieved:
+        """Stage 2: the top ``k`` articles and the retrieval confidence."""
+        cands = self.searcher.candidates(q.normalised, max(50, 5 * k), self.searcher.allowed_rows())
+        results = tuple(self.searcher.rank(cands, k=k))
         confidence = assess(
-            normalised,
+            q.normalised,
             cands,
             results[0].text if results else None,
             terms=self._terms,
             rule=self.settings.rule,
         )
-        use_llm = self.generator is not None and not no_llm
-        model = self.generator.name if use_llm and self.generator else EXTRACTIVE_MODEL
+        return Retrieved(results=results, candidates=cands, confidence=confidence)
 
-        retrieved = tuple(r.chunk_id for r in results)
-        pmi: float | None = None
+    def gate(self, retrieved: Retrieved) -> Outcome | None:
+        """Stage 3: abstain when nothing retrieved could answer (answer/confidence.py)."""
+        if retrieved.results and retrieved.confidence.answerable:
+            return None
+        logger.info("abstaining before generation: %s", retrieved.confidence)
+        return Outcome(stage="retrieval gate")
 
-        def finish(verified: VerifiedAnswer | None, first_token_ms: float | None) -> AnswerResult:
-            took = (time.perf_counter() - started) * 1000
-            if verified is None or not verified.citations:
-                unsupported = verified.unsupported if verified else ()
-                return AnswerResult(
-                    question,
-                    ABSTAIN_SENTENCE,
-                    True,
-                    (),
-                    unsupported,
-                    model,
-                    took,
-                    first_token_ms,
-                    confidence,
-                    retrieved=retrieved,
-                    question_pmi=pmi,
-                )
-            return AnswerResult(
-                question,
-                verified.answer,
-                False,
-                verified.citations,
-                verified.unsupported,
-                model,
-                took,
-                first_token_ms,
-                confidence,
-                retrieved=retrieved,
-                question_pmi=pmi,
-            )
-
-        if not confidence.answerable or not results:
-            logger.info("abstaining before generation: %s", confidence)
-            return finish(None, None)
-        count = self.generator.count_tokens if use_llm and self.generator else len
-        sources = build_sources(
-            normalised, results, terms=self._terms, count_tokens=count, budget=self.settings.context_tokens
+    def number_sources(self, q: Question, retrieved: Retrieved, generator: Generator | None) -> list[Source]:
+        """Stage 4: numbered sources [1]..[n] within the prompt's token budget."""
+        count = generator.count_tokens if generator is not None else len
+        return build_sources(
+            q.normalised,
+            retrieved.results,
+            terms=self._terms,
+            count_tokens=count,
+            budget=self.settings.context_tokens,
         )
-        foreign = unmentioned_places(normalised, sources, self._places)
-        if foreign:
-            logger.info("abstaining: the sources never mention %s", "、".join(sorted(foreign)))
-            return finish(None, None)
-        if not use_llm:
-            return finish(extractive_answer(normalised, sources, terms=self._terms), None)
-        assert self.generator is not None
-        pmi = question_pmi(self.generator, normalised, sources[0])
+
+    def check_places(self, q: Question, sources: Sequence[Source]) -> Outcome | None:
+        """Abstain on a question naming a place (广州) that no source mentions: the corpus does not cover it."""
+        foreign = unmentioned_places(q.normalised, sources, self._places)
+        if not foreign:
+            return None
+        logger.info("abstaining: the sources never mention %s", "、".join(sorted(foreign)))
+        return Outcome(stage="places")
+
+    def check_slots(self, q: Question, sources: Sequence[Source]) -> Outcome | None:
+        """Stage 5: a slot question (amount, time, body, place) needs a passage holding its focus and a
+        value of its type; when none does, the answer is partial, before any generation."""
+        for ask in q.asked.slots:
+            if not answering_passages(ask, sources, cut=self._cut, tagger=self._tagger):
+                logger.info("no source gives %s (%s): partial answer", ask.detail, ask.kind)
+                return self._partial("slot check", q, sources, missing=ask.detail)
+        return None
+
+    def draft(
+        self,
+        q: Question,
+        sources: Sequence[Source],
+        generator: Generator,
+        started: float,
+        on_token: Callable[[str], None] | None,
+    ) -> Draft:
+        """Stage 6: score answerability, then (if it passes) generate at temperature 0, streaming."""
+        pmi = question_pmi(generator, q.normalised, sources[0])
         if pmi < self.settings.min_question_pmi:
-            logger.info("abstaining before generation: the best source does not answer (pmi %.1f)", pmi)
-            return finish(None, None)
-        pieces: list[str] = []
-        first_token_ms: float | None = None
+            return Draft(text="", first_token_ms=None, question_pmi=pmi)
         style = self.settings.prompt_style
         if style == "auto":
-            style = "plain" if self.generator.name == QWEN_05B else "cite"
-        messages = build_messages(normalised, sources, style=style)
-        for piece in self.generator.generate(messages, max_tokens=self.settings.max_answer_tokens, temperature=0.0):
+            style = "plain" if generator.name == QWEN_05B else "cite"
+        pieces: list[str] = []
+        first_token_ms: float | None = None
+        messages = build_messages(q.normalised, sources, style=style)
+        for piece in generator.generate(messages, max_tokens=self.settings.max_answer_tokens, temperature=0.0):
             if first_token_ms is None:
                 first_token_ms = (time.perf_counter() - started) * 1000
             pieces.append(piece)
             if on_token:
                 on_token(piece)
-        draft = "".join(pieces)
-        verified = verify_or_quote(draft, sources, question=normalised, terms=self._terms, places=self._places)
-        return replace(finish(verified, first_token_ms), draft=draft)
+        return Draft(text="".join(pieces), first_token_ms=first_token_ms, question_pmi=pmi)
+
+    def check_answerable(self, q: Question, sources: Sequence[Source], draft: Draft) -> Outcome | None:
+        """The model's likelihoods say the best source does not answer (answer/answerability.py)."""
+        if draft.question_pmi is None or draft.question_pmi >= self.settings.min_question_pmi:
+            return None
+        logger.info("the best source does not answer (pmi %.1f): partial answer", draft.question_pmi)
+        return self._partial("answerability", q, sources)
+
+    def verify(self, q: Question, sources: Sequence[Source], draft: Draft) -> VerifiedAnswer:
+        """Stage 7: every claim checked against its quote, values grounded (answer/verify.py)."""
+        return verify_answer(
+            draft.text,
+            sources,
+            terms=self._terms,
+            question=q.normalised,
+            places=self._places,
+            tagger=self._tagger,
+            cut=self._cut,
+        )
+
+    def decide(
+        self, q: Question, sources: Sequence[Source], verified: VerifiedAnswer | None, draft: Draft | None
+    ) -> Outcome:
+        """Stage 8: show the verified answer, or quotes that hold what is asked, or a partial answer.
+
+        A slot question's answer must cite a passage holding its focus and a value of its type; an
+        answer made of quotes (without a model, or when no generated claim survived) must quote
+        passages holding the question's focus.
+        """
+        answering = self._answering(q, sources)
+        unsupported = verified.unsupported if verified else ()
+        if verified is not None and verified.citations and self._cites_answer(q, verified, answering):
+            return Outcome(stage="verified", verified=verified)
+        if draft is not None and refuses(draft.text):
+            return self._partial("model refused", q, sources, unsupported=unsupported)
+        quoted = self._quotes(q, sources, answering)
+        if quoted is None:
+            return self._partial("no quote holds the focus", q, sources, unsupported=unsupported)
+        prefix = QUOTED_PREFIX if draft is not None else ""
+        shown = VerifiedAnswer(prefix + quoted.answer, quoted.citations, unsupported)
+        return Outcome(stage="quoted" if draft is not None else "extractive", verified=shown)
+
+    def result(
+        self,
+        q: Question,
+        retrieved: Retrieved,
+        sources: Sequence[Source],
+        outcome: Outcome,
+        draft: Draft | None,
+        generator: Generator | None,
+        started: float,
+    ) -> AnswerResult:
+        """The answer object (abstention text when nothing verified is shown)."""
+        verified = outcome.verified if outcome.answered else None
+        partial = outcome.partial
+        if verified is not None:
+            answer, citations, unsupported = verified.answer, verified.citations, verified.unsupported
+        else:
+            answer = partial_text(partial) if partial else ABSTAIN_SENTENCE
+            citations, unsupported = (), outcome.unsupported
+        return AnswerResult(
+            question=q.text,
+            answer=answer,
+            abstained=verified is None,
+            citations=citations,
+            unsupported=unsupported,
+            model=generator.name if generator is not None else EXTRACTIVE_MODEL,
+            took_ms=(time.perf_counter() - started) * 1000,
+            first_token_ms=draft.first_token_ms if draft else None,
+            partial=partial,
+            confidence=retrieved.confidence,
+            draft=draft.text if draft else "",
+            retrieved=tuple(r.chunk_id for r in retrieved.results),
+            question_pmi=draft.question_pmi if draft else None,
+            stage=outcome.stage,
+        )
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def _answering(self, q: Question, sources: Sequence[Source]) -> list[tuple[Source, str]]:
+        """Passages that hold every slot's focus and value (empty for a question with no slot)."""
+        pairs: list[tuple[Source, str]] = []
+        for ask in q.asked.slots:
+            pairs += [p for p in answering_passages(ask, sources, cut=self._cut, tagger=self._tagger) if p not in pairs]
+        return pairs
+
+    def _cites_answer(self, q: Question, verified: VerifiedAnswer, answering: Sequence[tuple[Source, str]]) -> bool:
+        """A slot question's answer cites at least one passage that can answer it; other answers pass."""
+        if not q.asked.slots:
+            return True
+        wanted = {(s.chunk_id, p) for s, p in answering}
+        return any((c.chunk_id, c.quote) in wanted for c in verified.citations)
+
+    def _quotes(
+        self, q: Question, sources: Sequence[Source], answering: Sequence[tuple[Source, str]]
+    ) -> VerifiedAnswer | None:
+        """Quotes that hold what is asked: a slot's answering passages, else passages naming the focus."""
+        if q.asked.slots:
+            return _quote(answering[:2]) if answering else None
+        quoted = extractive_answer(q.normalised, sources, terms=self._terms)
+        terms = focus_terms(q.asked.asks[0], self._cut) if q.asked.asks else ()
+        if any(holds_focus(c.quote, terms) for c in quoted.citations):
+            return quoted
+        return None
+
+    def _partial(
+        self,
+        stage: str,
+        q: Question,
+        sources: Sequence[Source],
+        *,
+        missing: str = "",
+        unsupported: tuple[str, ...] = (),
+    ) -> Outcome:
+        partial = partial_answer(q.asked, sources, missing=missing, cut=self._cut, terms=self._terms)
+        return Outcome(stage=stage, partial=partial, unsupported=unsupported)
 
 
-def verify_or_quote(
-    draft: str,
-    sources: Sequence[Source],
-    *,
-    question: str,
-    terms: Callable[[str], list[str]],
-    places: Callable[[str], set[str]],
-) -> VerifiedAnswer:
-    """Verify a draft from sources that answer the question (the answerability check passed).
-
-    When every claim was removed by verification and the model did not refuse, the small model
-    got it wrong: quote the sources (marked as quotes) rather than say "not found".
-    """
-    verified = verify_answer(draft, sources, terms=terms, question=question, places=places)
-    if verified.citations or refuses(draft):
-        return verified
-    logger.info("no generated claim survived verification: answering with quotes")
-    quoted = extractive_answer(question, sources, terms=terms)
-    if quoted.citations:
-        quoted = replace(quoted, answer=QUOTED_PREFIX + quoted.answer)
-    return replace(quoted, unsupported=verified.unsupported)
+def _quote(pairs: Sequence[tuple[Source, str]]) -> VerifiedAnswer:
+    """Passages quoted verbatim, each cited."""
+    citations = tuple(
+        Citation(n=n, citation=s.citation, doc_title=s.doc_title, article=s.article, quote=p, chunk_id=s.chunk_id)
+        for n, (s, p) in enumerate(pairs, start=1)
+    )
+    answer = "".join(with_markers(c.quote, [c.n]) for c in citations)
+    return VerifiedAnswer(answer=answer, citations=citations, unsupported=())

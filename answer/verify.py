@@ -9,8 +9,14 @@ For every sentence of a generated answer:
    source clearly supports it (``>= unmarked_threshold``);
 4. a sentence that is still unsupported is removed from the answer and listed in
    ``unsupported`` — except short connective text with too few content words to
-   be a claim, which is kept without a citation;
-5. a sentence saying the sources do not answer (``资料中没有提及…``) is dropped; an
+   be a claim and no value in it, which is kept without a citation;
+5. **values are grounded**: every number, amount, date, percentage, organisation,
+   person, place and web address in a kept sentence must stand in its cited quotes
+   (or their citations), compared by value (``三十日`` = ``30日``, answer/values.py);
+   a sentence with an ungrounded value is removed and listed in ``unsupported``;
+6. a sentence that is itself a question, or only restates the question (no word
+   beyond the question's own), is never an answer: removed and listed;
+7. a sentence saying the sources do not answer (``资料中没有提及…``) is dropped; an
    answer left with no cited claim is an abstention (decided by the caller).
 
 Support is lexical: the mean of (a) the share of the sentence's jieba terms found in
@@ -30,6 +36,7 @@ from dataclasses import dataclass
 
 from answer.answerability import unmentioned
 from answer.sources import Source
+from answer.values import Tagger, ungrounded
 
 SUPPORT_THRESHOLD = 0.5
 UNMARKED_THRESHOLD = 0.5
@@ -39,6 +46,10 @@ _MARKER = re.compile(r"[\[【［]\s*(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)\s*[\]�
 _SENTENCE_END = re.compile(r"[。！？；!?;\n]")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _NEGATION = re.compile(r"不|没有|无须|无需|未|禁止|严禁")
+_ASKING = re.compile(r"[？?]$|多少|哪个|哪些|什么时候|何时|是否|能否|吗$")
+_CONTENT_CHAR = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
+_FILLER = frozenset("的了是有在和与及等也都要会就为以其该所")
+_YES_NO = re.compile(r"是否|能否|可否|能不能|可不可以|要不要|需不需要|算不算|有没有|是不是|会不会|吗[？?]?$")
 _REFUSAL = re.compile(r"无法回答|不能回答|没有(提及|提到|相关|涉及)|未(提及|提到|涉及)|资料中(没有|并未|未)")
 
 
@@ -146,14 +157,6 @@ def support(
     return score
 
 
-def best_passage(
-    claim: str, source: Source, terms: Callable[[str], list[str]], question: str | None = None
-) -> tuple[str, float]:
-    """The source passage that best supports the claim, and its score."""
-    scored = [(p, support(claim, p, terms, question)) for p in source.passages] or [(source.text, 0.0)]
-    return max(scored, key=lambda item: item[1])
-
-
 def with_markers(sentence: str, numbers: Sequence[int]) -> str:
     """Put ``[n]`` markers before the sentence's closing punctuation: ``…部门[1]。``."""
     marks = "".join(f"[{n}]" for n in numbers)
@@ -173,6 +176,21 @@ def refuses(answer: str) -> bool:
     return bool(claims) and all(is_refusal(c.text) for c in claims)
 
 
+def restates(claim: str, question: str | None) -> bool:
+    """True when ``claim`` is a question, or says nothing beyond the question's own words.
+
+    The answer to a yes/no question may restate it as a statement (能不能…？ → 可以…。): its
+    content is then checked against the passage like any claim.
+    """
+    if _ASKING.search(claim.strip()):
+        return True
+    if not question or _YES_NO.search(question):
+        return False
+    # Characters, not words: 履行职责 is one jieba word in the claim and two in 履行哪些职责.
+    novel = set(_CONTENT_CHAR.findall(claim)) - set(_CONTENT_CHAR.findall(question)) - _FILLER
+    return not novel
+
+
 def verify_answer(
     answer: str,
     sources: Sequence[Source],
@@ -182,11 +200,21 @@ def verify_answer(
     threshold: float = SUPPORT_THRESHOLD,
     unmarked_threshold: float = UNMARKED_THRESHOLD,
     places: Callable[[str], set[str]] | None = None,
+    tagger: Tagger | None = None,
+    cut: Callable[[str], list[str]] | None = None,
 ) -> VerifiedAnswer:
     """Check every claim against the sources it cites (see module docstring).
 
     ``places`` (a place-name tagger) makes a source unable to support a claim about a place it never names.
+    ``tagger`` (jieba part-of-speech pairs) and ``cut`` (jieba segmentation) ground the claim's values in
+    its quotes; without them values are not checked (unit tests of support alone).
     """
+
+    def values(claim: str, haystack: str) -> list[str]:
+        if tagger is None or cut is None:
+            return []
+        return ungrounded(claim, haystack, cut=cut, tagger=tagger)
+
     by_n = {s.n: s for s in sources}
     numbering: dict[tuple[str, str], int] = {}
     citations: list[Citation] = []
@@ -195,26 +223,48 @@ def verify_answer(
     for claim in split_claims(answer):
         if is_refusal(claim.text):
             continue  # "the sources do not say …" is not a claim; an answer of only these abstains
+        if restates(claim.text, question):
+            unsupported.append(claim.text)
+            continue
         # A small model restates the question's place ("广州对…有以下奖励政策：") before copying a
         # Shenzhen article: the words match, the place does not, and the claim is false.
         named = places(claim.text) if places is not None else set()
         candidates = [s for s in sources if not unmentioned(named, [s])]
+        supported = False  # some source supports the words; set when only its values fail
+
+        def grounded(source: Source, floor: float, claim: Claim = claim) -> tuple[str, float] | None:
+            """The source's best passage that supports the claim and holds all its values."""
+            nonlocal supported
+            scored = sorted(
+                ((p, support(claim.text, p, terms, question)) for p in source.passages), key=lambda x: -x[1]
+            )
+            for passage, score in scored:
+                if score < floor:
+                    break
+                supported = True
+                if not values(claim.text, source.citation + passage):
+                    return passage, score
+            return None
+
         kept: list[tuple[Source, str]] = []
         for n in dict.fromkeys(claim.markers):
             source = by_n.get(n)
             if source is None or source not in candidates:
                 continue
-            quote, score = best_passage(claim.text, source, terms, question)
-            if score >= threshold:
-                kept.append((source, quote))
+            found = grounded(source, threshold)
+            if found:
+                kept.append((source, found[0]))
         if not kept and candidates:
-            best = max(((s, *best_passage(claim.text, s, terms, question)) for s in candidates), key=lambda x: x[2])
-            if best[2] >= unmarked_threshold:
-                kept.append((best[0], best[1]))
+            options = [(s, g) for s in candidates if (g := grounded(s, unmarked_threshold))]
+            if options:
+                best_source, (best_quote, _) = max(options, key=lambda x: x[1][1])
+                kept.append((best_source, best_quote))
         if not kept:
-            if len(set(terms(claim.text))) < MIN_CLAIM_TERMS and not claim.markers:
+            connective = len(set(terms(claim.text))) < MIN_CLAIM_TERMS and not claim.markers
+            if connective and not supported and not values(claim.text, ""):
                 parts.append(claim.text)  # connective text, not a claim
             else:
+                # unsupported, or supported in words but holding a value its quotes do not: invented
                 unsupported.append(claim.text)
             continue
         numbers = []

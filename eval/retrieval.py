@@ -29,6 +29,8 @@ class Question:
     gold: tuple[str, ...]
     script: str
     kind: str
+    split: str = ""  # tune | blind (slot and near-topic sets); "" elsewhere
+    type: str = ""  # the asked answer type, where the set records it
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,17 @@ def load_questions(path: Path) -> list[Question]:
         for line in fh:
             if line.strip():
                 q = json.loads(line)
-                out.append(Question(q["id"], q["question"], tuple(q["gold"]), q.get("script", ""), q["kind"]))
+                out.append(
+                    Question(
+                        id=q["id"],
+                        question=q["question"],
+                        gold=tuple(q["gold"]),
+                        script=q.get("script", ""),
+                        kind=q["kind"],
+                        split=q.get("split", ""),
+                        type=q.get("type", ""),
+                    )
+                )
     return out
 
 

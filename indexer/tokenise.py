@@ -66,13 +66,17 @@ class JiebaTokenizer:
                 out.append(token)
         return out
 
-    def places(self, text: str) -> set[str]:
-        """Place names in ``text`` (jieba part-of-speech ``ns``: 深圳, 广州市, 香港, 美国 …)."""
+    def tag(self, text: str) -> list[tuple[str, str]]:
+        """(word, jieba part-of-speech flag) pairs: ``ns`` places, ``nr`` people, ``nt`` organisations."""
         if self._pos is None:
             import jieba.posseg
 
             self._pos = jieba.posseg.POSTokenizer(self._jieba)
-        return {pair.word for pair in self._pos.cut(text) if pair.flag == "ns"}
+        return [(pair.word, pair.flag) for pair in self._pos.cut(text)]
+
+    def places(self, text: str) -> set[str]:
+        """Place names in ``text`` (jieba part-of-speech ``ns``: 深圳, 广州市, 香港, 美国 …)."""
+        return {word for word, flag in self.tag(text) if flag == "ns"}
 
     def save_user_dict(self, path: Path) -> None:
         """Write the user dictionary (one term per line) so search tokenises like indexing did."""

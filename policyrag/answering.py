@@ -41,8 +41,18 @@ def open_answerer(settings: Settings, *, no_llm: bool):  # type: ignore[no-untyp
 
 
 def _print_answer(result, out: TextIO, *, streamed: str) -> None:  # type: ignore[no-untyped-def]
+    lead = "\n\n" if streamed else ""
+    if result.partial is not None:
+        # Not an answer: what the sources say on the topic, and the detail they leave open.
+        print(f"{lead}【资料未规定】{result.partial.missing}", file=out)
+        print("\n相关规定（不回答该问题，仅供参考）：", file=out)
+        for c in result.partial.related:
+            print(f"[{c.n}] {c.citation}\n    “{c.quote}”", file=out)
+        _print_unsupported(result, out)
+        return
     if result.abstained:
-        print(("\n" if streamed else "") + f"{result.answer}（未找到可靠依据，已拒答）", file=out)
+        print(f"{lead}{result.answer}（未找到可靠依据，已拒答）", file=out)
+        _print_unsupported(result, out)
         return
     if streamed.strip() != result.answer:
         print(("\n\n核验后的回答：" if streamed else "") + result.answer, file=out)
@@ -51,12 +61,16 @@ def _print_answer(result, out: TextIO, *, streamed: str) -> None:  # type: ignor
     print("\n引用：", file=out)
     for c in result.citations:
         print(f"[{c.n}] {c.citation}\n    “{c.quote}”", file=out)
-    if result.unsupported:
-        print("\n已删除（资料不支持）：" + " / ".join(result.unsupported), file=out)
+    _print_unsupported(result, out)
     timing = f"{result.took_ms / 1000:.1f} s"
     if result.first_token_ms is not None:
         timing += f", first token {result.first_token_ms / 1000:.1f} s"
     print(f"({result.model}; {timing})", file=out)
+
+
+def _print_unsupported(result, out: TextIO) -> None:  # type: ignore[no-untyped-def]
+    if result.unsupported:
+        print("\n已删除（资料不支持）：" + " / ".join(result.unsupported), file=out)
 
 
 def cmd_ask(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:

@@ -10,6 +10,7 @@ the JSON files), ``all`` (every suite, then the report). Suites that need
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
 from pathlib import Path
@@ -37,6 +38,7 @@ def add_eval_parser(sub: Any, add_common: Any) -> None:
     p.add_argument("--no-llm", action="store_true", help="answers: extractive, no model")
     p.add_argument("--limit", type=int, help="answers: only the first N in-corpus (and N/4 out-of-corpus) questions")
     p.add_argument("--questions", type=Path, help="JSONL dev question file (default: eval/data/dev_questions.jsonl)")
+    p.add_argument("--split", choices=("tune", "blind"), help="answers: only this part of a slot/near-topic set")
     p.add_argument("--out", type=Path, help="retrieval/answers/statutes: write the JSON results here")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     p.add_argument("--laws", type=Path, default=DEFAULT_LAWS, help="law collection folder (default: %(default)s)")
@@ -116,7 +118,9 @@ def run_dev(args: argparse.Namespace, out: TextIO) -> int:
         from eval.answers import evaluate_answers, format_answer_table
 
         answerer = open_answerer(settings, no_llm=args.no_llm)
-        report = evaluate_answers(answerer, args.questions or DEFAULT_QUESTIONS, no_llm=args.no_llm, limit=args.limit)
+        report = evaluate_answers(
+            answerer, args.questions or DEFAULT_QUESTIONS, no_llm=args.no_llm, limit=args.limit, split=args.split
+        )
         table = format_answer_table(report)
     else:
         report = evaluate_retrieval(open_searcher(settings), args.questions or DEFAULT_QUESTIONS)
@@ -173,6 +177,11 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
         print(f"== eval answers on {name}_questions.jsonl", file=out)
         questions = DATA_DIR / f"{name}_questions.jsonl"
         run_dev(_with(args, suite="answers", questions=questions, out=args.reports / f"{name}_answers.json"), out)
+    for name, split in itertools.product(("slot", "neartopic"), ("tune", "blind")):
+        print(f"== eval answers on {name}_questions.jsonl ({split})", file=out)
+        questions = DATA_DIR / f"{name}_questions.jsonl"
+        target = args.reports / f"{name}_{split}_answers.json"
+        run_dev(_with(args, suite="answers", questions=questions, split=split, out=target), out)
     for suite in ("statutes", "baselines", "perf", "report"):
         print(f"== eval {suite}", file=out)
         code = runners[suite](_with(args, suite=suite, out=None), out)

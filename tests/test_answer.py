@@ -182,8 +182,9 @@ def test_ask_streams_and_verifies(searcher: Searcher) -> None:
     # The model saw simplified text and numbered sources.
     assert "产业主管部门是哪个部门" in gen.seen[0][1].content and "[1] 《" in gen.seen[0][1].content
     assert set(result.to_dict()) == {
-        "question", "answer", "abstained", "citations", "unsupported", "model", "took_ms", "first_token_ms",
+        "question", "answer", "abstained", "partial", "citations", "unsupported", "model", "took_ms", "first_token_ms",
     }
+    assert result.to_dict()["partial"] is None
 
 
 def test_ask_abstains_before_generating_when_the_best_source_does_not_answer(searcher: Searcher) -> None:
@@ -210,7 +211,10 @@ def test_ask_abstains_when_the_model_says_the_sources_do_not_answer(searcher: Se
     result = Answerer(searcher, ScriptedGenerator("资料中没有提及伦理委员会的职责。"), settings=OPEN).ask(
         "伦理委员会履行哪些职责"
     )
-    assert result.abstained and result.answer == ABSTAIN_SENTENCE and result.citations == ()
+    assert result.abstained and result.citations == ()
+    # what the sources do say on the topic comes with the abstention, clearly marked as such
+    assert result.partial is not None and result.answer.startswith("现有资料未规定该事项。相关规定：")
+    assert result.partial.related[0].article == "第三条"
 
 
 def test_answerability_threshold_is_a_setting(searcher: Searcher) -> None:
@@ -265,3 +269,52 @@ def test_negation_mismatch_is_never_supported() -> None:
     question = "企业或社会力量能不能通过设立基金参与基础研究？"
     assert support("企业或社会力量不能通过设立基金参与基础研究。", ART19, TERMS, question) == 0.0
     assert support("企业和社会力量以设立基金等形式参与基础研究。", ART19, TERMS, question) > 0.5
+
+
+# --- slots, values, restatements (issue 10): never fill a slot the sources leave empty -------------
+
+
+def test_a_slot_no_source_fills_is_a_partial_answer_before_generating(searcher: Searcher) -> None:
+    gen = ScriptedGenerator("伦理委员会的主任是李文[1]。")
+    result = Answerer(searcher, gen, settings=OPEN).ask("人工智能伦理委员会的主任是谁？")
+    assert gen.seen == [] and result.stage == "slot check"
+    assert result.abstained and result.citations == ()
+    assert result.partial is not None and result.partial.missing == "主任"
+    assert result.partial.related[0].article == "第三条"
+    assert "李文" not in result.answer and result.answer.endswith("但未规定主任。")
+    payload = result.to_dict()["partial"]
+    assert payload["missing"] == "主任" and payload["related"][0]["citation"] == "《示范人工智能促进条例》第三条"
+
+
+def test_an_invented_value_under_a_real_citation_is_removed(searcher: Searcher) -> None:
+    gen = ScriptedGenerator("本条例自2023年1月1日起施行[1]。")
+    result = Answerer(searcher, gen, settings=OPEN).ask("本条例什么时候起施行？")
+    assert result.unsupported == ("本条例自2023年1月1日起施行。",)
+    assert "2023" not in result.answer
+    # the sources do give the date: it is quoted, marked as a quote
+    assert not result.abstained and result.answer.startswith(QUOTED_PREFIX)
+    assert result.citations[0].quote == "本条例自2022年11月1日起施行。"
+
+
+def test_a_restated_question_is_never_an_answer(searcher: Searcher) -> None:
+    gen = ScriptedGenerator("人工智能产业主管部门是哪个部门？[1]")
+    result = Answerer(searcher, gen, settings=OPEN).ask("人工智能产业主管部门是哪个部门？")
+    assert result.unsupported == ("人工智能产业主管部门是哪个部门？",)
+    assert "？" not in result.answer
+    gen = ScriptedGenerator("伦理委员会要履行职责[1]。")
+    result = Answerer(searcher, gen, settings=OPEN).ask("伦理委员会要履行哪些职责？")
+    assert "伦理委员会要履行职责。" in result.unsupported
+
+
+def test_a_larger_model_with_the_cite_prompt_gets_the_same_checks(searcher: Searcher) -> None:
+    """The GPU path: any GGUF other than the default uses the cite prompt; slot check and grounding still hold."""
+    gen = ScriptedGenerator("人工智能产业主管部门是市工业和信息化部门[1]。伦理委员会由市科技创新委员会管理[1]。")
+    gen.name = "qwen2.5-7b-instruct-q4_k_m.gguf"
+    result = Answerer(searcher, gen, settings=OPEN).ask("人工智能产业的主管部门是哪个部门？")
+    assert "[1]" in gen.seen[0][0].content  # the cite instruction
+    assert result.answer == "人工智能产业主管部门是市工业和信息化部门[1]。"
+    assert result.unsupported == ("伦理委员会由市科技创新委员会管理。",)
+    fills = ScriptedGenerator("伦理委员会主任由市长担任[1]。")
+    fills.name = gen.name
+    result = Answerer(searcher, fills, settings=OPEN).ask("人工智能伦理委员会的主任是谁？")
+    assert fills.seen == [] and result.abstained and result.partial is not None

@@ -195,6 +195,19 @@ def test_ask_streams_then_prints_citations(built_index: Path, monkeypatch: pytes
     assert "引用：" in out and "[1] 《示范人工智能促进条例》第二条" in out
 
 
+def test_ask_shows_a_partial_answer_as_such(built_index: Path, monkeypatch: pytest.MonkeyPatch, open_gate: None) -> None:
+    import models.generators
+
+    monkeypatch.setattr(models.generators, "create_generator", lambda *a, **k: _Gen())
+    code, out = run(["ask", "伦理委员会的主任是谁？", "--index", str(built_index)])
+    assert code == 0
+    assert out.startswith("【资料未规定】主任") and "相关规定（不回答该问题，仅供参考）：" in out
+    assert "引用：" not in out
+    code, out = run(["ask", "伦理委员会的主任是谁？", "--index", str(built_index), "--json"])
+    payload = json.loads(out)
+    assert payload["abstained"] is True and payload["partial"]["missing"] == "主任"
+
+
 def test_ask_without_model_file_warns_and_answers_extractively(
     built_index: Path, tmp_path: Path, open_gate: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

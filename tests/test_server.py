@@ -115,6 +115,20 @@ def test_ask_streams_tokens_then_the_verified_answer(client: TestClient) -> None
     assert final["abstained"] is False and final["citations"]
 
 
+def test_ask_partial_answer_in_json_and_stream(client: TestClient) -> None:
+    """A slot the sources leave open: abstained, with what they do say (issue 10's documented shape)."""
+    body = client.post("/api/ask", json={"question": "伦理委员会的主任是谁？"}).json()
+    assert body["abstained"] is True and body["citations"] == []
+    assert body["partial"]["missing"] == "主任"
+    assert "《示范人工智能促进条例》第三条" in [c["citation"] for c in body["partial"]["related"]]
+    with client.stream(
+        "POST", "/api/ask", json={"question": "伦理委员会的主任是谁？"}, headers={"Accept": "text/event-stream"}
+    ) as response:
+        events = _events(response.read().decode())
+    assert [k for k, _ in events] == ["answer"]  # nothing generated: the slot check stops it first
+    assert events[-1][1]["partial"] == body["partial"]
+
+
 def test_stream_reports_bad_questions_as_an_error_event(client: TestClient) -> None:
     with client.stream(
         "POST", "/api/ask", json={"question": "   "}, headers={"Accept": "text/event-stream"}

@@ -53,7 +53,14 @@ function renderAnswer(answer) {
   const box = $("answer-text");
   box.replaceChildren();
   $("answer").classList.toggle("abstained", answer.abstained);
-  if (answer.abstained) {
+  $("answer").classList.toggle("partial", Boolean(answer.partial));
+  let shown = answer.citations;
+  if (answer.partial) {
+    // Not an answer: what the sources say on the topic, and the detail they leave open.
+    box.append(el("div", { class: "partial-title" }, "资料未规定：" + answer.partial.missing),
+      el("div", { class: "partial-note" }, "以下相关规定不回答该问题，仅供参考。"));
+    shown = answer.partial.related;
+  } else if (answer.abstained) {
     box.textContent = answer.answer + "（未找到可靠依据）";
   } else {
     const parts = answer.answer.split(/(\[\d+\])/);
@@ -66,7 +73,7 @@ function renderAnswer(answer) {
       box.append(a);
     }
   }
-  $("citations").replaceChildren(...answer.citations.map((c) => {
+  $("citations").replaceChildren(...shown.map((c) => {
     const cite = el("span", { class: "cite" }, `[${c.n}] ${c.citation}`);
     cite.onclick = () => openUnit(c.chunk_id, c);
     return el("li", {}, cite, el("div", { class: "quote" }, `“${c.quote}”`));
@@ -79,7 +86,7 @@ async function doAsk(q) {
   setStatus("正在检索并生成回答…");
   $("results").replaceChildren();
   $("answer").hidden = false;
-  $("answer").classList.remove("abstained");
+  $("answer").classList.remove("abstained", "partial");
   $("answer-text").textContent = "";
   $("citations").replaceChildren();
   $("unsupported").hidden = true;

@@ -1,0 +1,205 @@
+"""The slot check: may a passage answer what the question asks — and if none may, what do the sources say?
+
+A slot question (answer/question.py) is answerable from a passage (one 款 or sentence) only when
+that passage holds both the question's *focus* — the head word of the thing whose slot is asked
+(奖励, 售价, 公布, 主任), or a close synonym — and a value of the asked type (a figure, a date or
+period, an organisation or person, a place or web address). No model takes part, so the check holds
+for every generator. When no passage qualifies, the answer is *partial*: the related passages,
+quoted, and the detail the corpus leaves open.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+
+from answer.question import GENERIC, SLOT_NOUNS, Ask, AskedDetail
+from answer.sources import Source
+from answer.values import Tagger, has_quantity, has_time, org_mentions, people, places, urls
+from answer.verify import Citation
+
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "公布": ("发布", "公开", "公示"),
+    "发布": ("公布", "公开", "印发"),
+    "施行": ("生效",),  # not 实施: 计划实施情况 is no entry into force
+    "生效": ("施行",),
+    "成立": ("设立", "组建", "建立"),
+    "设立": ("成立", "组建", "建立"),
+    "罚": ("罚款", "处罚", "罚金"),
+    "罚款": ("罚", "处罚"),
+    "补贴": ("补助", "资助"),
+    "资助": ("补贴", "补助", "支持"),
+    "担任": ("由",),
+    "负责": ("主管", "承担", "牵头", "责任单位"),
+    "牵头": ("负责", "责任单位"),
+    "主管": ("负责", "主管部门"),
+    "举办": ("召开", "举行"),
+}
+_VERBS_1 = frozenset("罚 奖 补 租 借 税".split())  # one-character words that carry a focus
+_FUNCTION = frozenset("的 了 和 与 及 或 在 对 为 由 向 从 上 下 中 前 后 里 内 外 个 项 家 起".split())
+_MONEY_NOUNS = (
+    "钱",
+    "金额",
+    "资金",
+    "资助",
+    "补贴",
+    "补助",
+    "奖励",
+    "罚",
+    "售价",
+    "价格",
+    "费用",
+    "投资",
+    "总额",
+    "出资",
+)
+_PERCENT_NOUNS = ("比例", "占比", "比重", "百分之", "增长率", "增速", "率")
+# A named web site (深圳政府在线网站, 市政府门户网站); not 互联网/物联网, which are no addresses.
+_WEBSITE = re.compile(r"[\u4e00-\u9fff]{2,}(?:网站|官网|门户网)")
+# Who a rule names when it names a kind of actor rather than a body (奖励的对象是谁 → 个人、组织).
+_ACTORS = re.compile(r"个人|组织|单位|企业|机构|人员|团队|人才|高等院校|科研机构|社会力量|公民|法人|专家")
+_PLACE_VALUE = re.compile(r"[\u4e00-\u9fff]{2,}(?:区|市|省|县|街道|园区|合作区|新区|城|网|网站)")
+
+
+@dataclass(frozen=True)
+class Partial:
+    """What the corpus says on the topic of a question it does not answer, and the detail it leaves open."""
+
+    missing: str  # the detail the corpus leaves open (发布网站)
+    related: tuple[Citation, ...]  # what it does say on the topic, quoted
+
+    def to_dict(self) -> dict[str, object]:
+        """The documented JSON shape: ``{"missing": str, "related": [citation objects]}``."""
+        return {"missing": self.missing, "related": [asdict(c) for c in self.related]}
+
+
+def focus_terms(ask: Ask, cut: Callable[[str], list[str]]) -> tuple[str, ...]:
+    """The words of an ask's focus that a qualifying passage must contain (one of them, or a synonym).
+
+    The head word (the last one) comes first. Generic words and slot nouns are left out; a focus of
+    nothing but those (多少钱) keeps its slot noun.
+    """
+    words = [w for w in cut(ask.focus) if re.search(r"[\u4e00-\u9fffA-Za-z0-9]", w) and w not in _FUNCTION]
+    content = [w for w in words if w.lower() not in GENERIC and w not in SLOT_NOUNS and (len(w) > 1 or w in _VERBS_1)]
+    if not content:
+        content = [ask.slot_noun] if ask.slot_noun else []
+    return tuple(reversed(content))
+
+
+def holds_focus(passage: str, terms: Sequence[str]) -> bool:
+    """The passage names the focus: its head word (or a synonym, or the head's last two characters,
+    where Chinese puts a compound's head: 具体办法 → 办法, 量体温 → 体温), or all the focus words."""
+    if not terms:
+        return True
+    head = terms[0]
+    variants = {head, *SYNONYMS.get(head, ())}
+    tail = "".join(re.findall(r"[\u4e00-\u9fff]", head))[-2:]
+    if len(head) >= 3 and len(tail) == 2 and tail not in GENERIC and tail not in SLOT_NOUNS:
+        variants.add(tail)
+    if any(v in passage for v in variants):
+        return True
+    return len(terms) > 1 and all(t in passage for t in terms)
+
+
+def holds_value(ask: Ask, passage: str, *, cut: Callable[[str], list[str]], tagger: Tagger) -> bool:
+    """The passage holds a value of the type ``ask`` asks for (see module docstring)."""
+    noun = ask.slot_noun
+    focus = ask.focus
+    if ask.kind == "quantity":
+        percent = any(n in focus or n in ask.cue for n in _PERCENT_NOUNS)
+        money = not percent and any(n in focus or n in ask.cue for n in _MONEY_NOUNS)
+        return has_quantity(passage, percent=percent, money=money)
+    if ask.kind == "time":
+        return has_time(passage)
+    if ask.kind == "body":
+        return bool(org_mentions(passage, cut) or people(passage, tagger) or _ACTORS.search(passage))
+    if ask.kind == "place":
+        if noun in {"网站", "网址"}:
+            return bool(urls(passage)) or bool(_WEBSITE.search(passage))
+        if noun == "平台":
+            return bool(re.search(r"[\u4e00-\u9fff]{2,}平台", passage))
+        return bool(places(passage, tagger) or _PLACE_VALUE.search(passage))
+    return True
+
+
+def answering_passages(
+    ask: Ask, sources: Sequence[Source], *, cut: Callable[[str], list[str]], tagger: Tagger
+) -> list[tuple[Source, str]]:
+    """The (source, passage) pairs that hold the ask's focus and a value of its type."""
+    terms = focus_terms(ask, cut)
+    return [
+        (s, p)
+        for s in sources
+        for p in s.passages
+        if holds_focus(p, terms) and holds_value(ask, p, cut=cut, tagger=tagger)
+    ]
+
+
+def unanswered_slot(
+    asked: AskedDetail, sources: Sequence[Source], *, cut: Callable[[str], list[str]], tagger: Tagger
+) -> Ask | None:
+    """The first slot of the question that no source passage can answer, or None."""
+    for ask in asked.slots:
+        if not answering_passages(ask, sources, cut=cut, tagger=tagger):
+            return ask
+    return None
+
+
+def related_passages(
+    asked: AskedDetail,
+    sources: Sequence[Source],
+    *,
+    cut: Callable[[str], list[str]],
+    terms: Callable[[str], list[str]],
+    limit: int = 2,
+) -> list[tuple[Source, str]]:
+    """At most ``limit`` passages on the question's topic, best first, one per source.
+
+    A passage is on topic when it shares at least half of the question's content words (jieba
+    terms, generic words left out); the best passage of each source is the one sharing most.
+    """
+    generic = set(terms(" ".join(GENERIC | SLOT_NOUNS)))  # and their parts: 人工智能 → 人工, 智能
+    q_terms = set(terms(asked.question)) - generic
+    if not q_terms:
+        return []
+    scored: list[tuple[float, int, Source, str]] = []
+    for rank, source in enumerate(sources):
+        best = max(
+            ((len(q_terms & set(terms(p))) / len(q_terms), p) for p in source.passages),
+            key=lambda x: x[0],
+            default=(0.0, ""),
+        )
+        if best[0] >= 0.5:
+            scored.append((best[0], -rank, source, best[1]))
+    scored.sort(key=lambda x: (x[0], x[1]), reverse=True)
+    return [(s, p) for _, _, s, p in scored[:limit]]
+
+
+def partial_answer(
+    asked: AskedDetail,
+    sources: Sequence[Source],
+    *,
+    missing: str,
+    cut: Callable[[str], list[str]],
+    terms: Callable[[str], list[str]],
+) -> Partial | None:
+    """The partial answer for a question the sources do not answer, or None when nothing is on topic.
+
+    ``missing``: the detail left open (a slot's focus); the question's focus when empty.
+    """
+    related = related_passages(asked, sources, cut=cut, terms=terms)
+    if not related:
+        return None
+    detail = missing or asked.detail
+    citations = tuple(
+        Citation(n=i, citation=s.citation, doc_title=s.doc_title, article=s.article, quote=p, chunk_id=s.chunk_id)
+        for i, (s, p) in enumerate(related, start=1)
+    )
+    return Partial(missing=detail, related=citations)
+
+
+def partial_text(partial: Partial) -> str:
+    """The human answer: ``现有资料未规定该事项。相关规定：《…》第六十二条规定：“…”。但未规定发布网站。``."""
+    quotes = "；".join(f"{c.citation}规定：“{c.quote.rstrip('。；;')}”" for c in partial.related)
+    return f"现有资料未规定该事项。相关规定：{quotes}。但未规定{partial.missing}。"
