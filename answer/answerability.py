@@ -12,7 +12,7 @@ pointwise mutual information, in nats summed over the question's tokens:
 Out-of-corpus questions on topics near the corpus (another city's subsidies, a programme the
 corpus never describes) get relevant-looking sources from retrieval but low PMI, because
 their specific words (广州, 科技创新券) are not predicted by the source. The threshold is
-calibrated on the dev set's saved drafts (eval/pmi_calibration.py): AUC 0.94 separating its
+calibrated on the dev set's saved drafts (eval/reports/pmi_calibration_dev.jsonl): AUC 0.94 separating its
 120 in-corpus from its 20 out-of-corpus questions.
 
 A second, cheaper test needs no model: a question naming a place (广州, 杭州市) that none of the

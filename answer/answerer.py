@@ -42,7 +42,7 @@ class AnswerSettings:
     max_answer_tokens: int = 200
     prompt_style: str = "auto"  # "auto": plain for the default 0.5B model, cite for any other GGUF
     # With a model: abstain unless the best source makes the question this much more likely
-    # (answer/answerability.py; nats). Calibrated on the dev set (eval/studies/pmi_calibration.py).
+    # (answer/answerability.py; nats). Calibrated on the dev set (eval/reports/pmi_calibration_dev.jsonl).
     min_question_pmi: float = MIN_QUESTION_PMI
     rule: ConfidenceRule = field(default_factory=ConfidenceRule)
 
@@ -345,14 +345,15 @@ class Answerer:
     def _quotes(
         self, q: Question, sources: Sequence[Source], answering: Sequence[tuple[Source, str]]
     ) -> VerifiedAnswer | None:
-        """Quotes that hold what is asked: a slot's answering passages, else passages naming the focus."""
+        """Quotes that hold what is asked: a slot's answering passages; for a list question, passages
+        naming the listed thing (哪些*税收优惠*); otherwise the passages most like the question."""
         if q.asked.slots:
             return _quote(answering[:2]) if answering else None
         quoted = extractive_answer(q.normalised, sources, terms=self._terms)
-        terms = focus_terms(q.asked.asks[0], self._cut) if q.asked.asks else ()
-        if any(holds_focus(c.quote, terms) for c in quoted.citations):
-            return quoted
-        return None
+        lists = [a for a in q.asked.asks if a.kind == "list"]
+        if lists and not any(holds_focus(c.quote, focus_terms(lists[0], self._cut)) for c in quoted.citations):
+            return None
+        return quoted if quoted.citations else None
 
     def _partial(
         self,

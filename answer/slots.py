@@ -35,7 +35,11 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "牵头": ("负责", "责任单位"),
     "主管": ("负责", "主管部门"),
     "举办": ("召开", "举行"),
+    "检举": ("举报", "投诉"),
+    "举报": ("检举", "投诉"),
+    "投诉": ("举报", "检举"),
 }
+_HEADING_CHARS = 30
 _VERBS_1 = frozenset("罚 奖 补 租 借 税".split())  # one-character words that carry a focus
 _FUNCTION = frozenset("的 了 和 与 及 或 在 对 为 由 向 从 上 下 中 前 后 里 内 外 个 项 家 起".split())
 _MONEY_NOUNS = (
@@ -97,6 +101,8 @@ def holds_focus(passage: str, terms: Sequence[str]) -> bool:
     tail = "".join(re.findall(r"[\u4e00-\u9fff]", head))[-2:]
     if len(head) >= 3 and len(tail) == 2 and tail not in GENERIC and tail not in SLOT_NOUNS:
         variants.add(tail)
+    if len(head) >= 3 and head[-2:] in SLOT_NOUNS:
+        variants.add(head[:-2])  # 主管机关 → 主管: the slot noun is what the value supplies
     if any(v in passage for v in variants):
         return True
     return len(terms) > 1 and all(t in passage for t in terms)
@@ -115,6 +121,8 @@ def holds_value(ask: Ask, passage: str, *, cut: Callable[[str], list[str]], tagg
     if ask.kind == "body":
         return bool(org_mentions(passage, cut) or people(passage, tagger) or _ACTORS.search(passage))
     if ask.kind == "place":
+        if not noun and org_mentions(passage, cut):
+            return True  # 向哪里检举: where to go is a body
         if noun in {"网站", "网址"}:
             return bool(urls(passage)) or bool(_WEBSITE.search(passage))
         if noun == "平台":
@@ -128,12 +136,18 @@ def answering_passages(
 ) -> list[tuple[Source, str]]:
     """The (source, passage) pairs that hold the ask's focus and a value of its type."""
     terms = focus_terms(ask, cut)
-    return [
-        (s, p)
-        for s in sources
-        for p in s.passages
-        if holds_focus(p, terms) and holds_value(ask, p, cut=cut, tagger=tagger)
-    ]
+    out: list[tuple[Source, str]] = []
+    for s in sources:
+        # A unit's short heading (推动智慧城市融合发展) names the topic of all its sentences,
+        # e.g. the plan's "（责任单位：…）" line.
+        heading = s.passages[0] if s.passages and len(s.passages[0]) <= _HEADING_CHARS else ""
+        titled = bool(heading) and holds_focus(heading, terms)
+        out += [
+            (s, p)
+            for p in s.passages
+            if (titled or holds_focus(p, terms)) and holds_value(ask, p, cut=cut, tagger=tagger)
+        ]
+    return out
 
 
 def unanswered_slot(

@@ -35,6 +35,7 @@ class AnswerReport:
     outside_retrieved: int  # citations to units not in the retrieved set (must be 0)
     ooc_abstained: float  # share of out-of-corpus questions that abstained
     ooc_partial: float  # share of out-of-corpus questions answered with a partial answer (abstained)
+    partial_on_topic: float | None  # near-topic sets: share of partial answers citing a unit on the topic
     unsupported_removed: int  # sentences removed by verification, all questions
     values_ungrounded: int  # shown sentences holding a value their cited quotes do not hold (must be 0)
     latency_ms: dict[str, float | None]
@@ -106,6 +107,11 @@ def evaluate_answers(
                 "gold_cited": bool(set(cited_units) & set(q.gold)),
                 "unsupported": list(result.unsupported),
                 "partial": result.partial.to_dict() if result.partial else None,
+                "partial_on_topic": (
+                    bool({chunks[c.chunk_id].unit_citation for c in result.partial.related} & set(q.topic_units))
+                    if result.partial and q.topic_units
+                    else None
+                ),
                 "stage": result.stage,
                 "type": q.type,
                 "ungrounded": ungrounded_sentences(answerer, result),
@@ -129,6 +135,11 @@ def evaluate_answers(
         outside_retrieved=outside,
         ooc_abstained=float(np.mean([r["abstained"] for r in out_rows])) if out_rows else 0.0,
         ooc_partial=float(np.mean([r["partial"] is not None for r in out_rows])) if out_rows else 0.0,
+        partial_on_topic=(
+            float(np.mean([r["partial_on_topic"] for r in rows if r["partial_on_topic"] is not None]))
+            if any(r["partial_on_topic"] is not None for r in rows)
+            else None
+        ),
         unsupported_removed=sum(len(r["unsupported"]) for r in rows),
         values_ungrounded=sum(len(r["ungrounded"]) for r in rows),
         split=split or "",

@@ -42,6 +42,15 @@ SOURCES: dict[str, tuple[str, str]] = {
         "holdout_answers.json",
         "policyrag eval answers --questions eval/data/holdout_questions.jsonl --out eval/reports/holdout_answers.json",
     ),
+    **{
+        f"{name}_{split}_answers": (
+            f"{name}_{split}_answers.json",
+            f"policyrag eval answers --questions eval/data/{name}_questions.jsonl --split {split} "
+            f"--out eval/reports/{name}_{split}_answers.json",
+        )
+        for name in ("slot", "neartopic")
+        for split in ("tune", "blind")
+    },
     "performance": ("performance.json", "policyrag eval perf"),
 }
 
@@ -92,6 +101,10 @@ def command_of(name: str, data: Mapping[str, Any] | None) -> str:
 ANSWER_SETS = (
     ("test_answers", "test (written blind, used for error analysis)"),
     ("holdout_answers", "holdout (blind)"),
+    ("slot_tune_answers", "slot questions, tune part (in-corpus slots; checks tuned on it)"),
+    ("slot_blind_answers", "slot questions, blind part (run once)"),
+    ("neartopic_tune_answers", "near-topic, tune part (details the corpus lacks)"),
+    ("neartopic_blind_answers", "near-topic, blind part (run once)"),
 )
 
 

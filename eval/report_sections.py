@@ -220,29 +220,36 @@ def render_dev_retrieval(data: Report | None, reason: str = "", *, level: int = 
     )
 
 
-# The answer issue's targets: share of in-corpus answers citing a gold article, share of out-of-corpus abstentions.
-ANSWER_TARGETS = {"gold_cited": 0.85, "ooc_abstained": 1.0}
+# The answer issues' targets (in-corpus gold cited, wrongly abstained; out-of-corpus abstained; values ungrounded).
+ANSWER_TARGETS = {"gold_cited": 0.85, "wrongly_abstained": 0.10, "ooc_abstained": 0.95, "values_ungrounded": 0}
 
 
 def _answer_row(label: str, data: Report) -> list[str]:
     ooc = data.get("out_of_corpus", 0)
     ooc_share = data.get("ooc_abstained", 0.0)
+    partial = data.get("ooc_partial")
+    lat = data.get("latency_ms", {})
     return [
         label,
         str(data.get("in_corpus")),
-        num(data.get("gold_cited")),
-        num(data.get("wrongly_abstained")),
+        num(data.get("gold_cited")) if data.get("in_corpus") else "–",
+        num(data.get("wrongly_abstained")) if data.get("in_corpus") else "–",
         num(data.get("citation_precision")),
         str(data.get("outside_retrieved")),
-        f"{num(ooc_share)} ({round(ooc_share * ooc)}/{ooc})",
+        f"{num(ooc_share)} ({round(ooc_share * ooc)}/{ooc})" if ooc else "–",
+        num(partial) if ooc and partial is not None else "–",
+        str(data.get("values_ungrounded", "–")),
         str(data.get("unsupported_removed")),
+        ms(lat.get("total_p50")),
     ]
 
 
 def _met(data: Report) -> bool:
+    ins, ooc = data.get("in_corpus", 0), data.get("out_of_corpus", 0)
     return bool(
-        data.get("gold_cited", 0.0) >= ANSWER_TARGETS["gold_cited"]
-        and data.get("ooc_abstained", 0.0) >= ANSWER_TARGETS["ooc_abstained"]
+        (not ins or data.get("gold_cited", 0.0) >= ANSWER_TARGETS["gold_cited"])
+        and (not ooc or data.get("ooc_abstained", 0.0) >= ANSWER_TARGETS["ooc_abstained"])
+        and data.get("values_ungrounded", 0) == ANSWER_TARGETS["values_ungrounded"]
     )
 
 
@@ -266,7 +273,10 @@ def render_answers(
         "citation precision",
         "citations outside the retrieved set",
         "out-of-corpus abstained",
+        "of which partial",
+        "values ungrounded",
         "unsupported sentences removed",
+        "whole answer p50",
     ]
     rows = [_answer_row("dev (thresholds calibrated on it)", data)]
     verdicts = [f"dev {'**met**' if _met(data) else '**not met**'}"]
@@ -287,9 +297,12 @@ def render_answers(
             table(header, rows),
             "",
             f"Latency (dev): first token p50 {ms(lat.get('first_token_p50'))}, p95 {ms(lat.get('first_token_p95'))}; "
-            f"whole answer p50 {ms(lat.get('total_p50'))}, p95 {ms(lat.get('total_p95'))}. Targets of the answer "
-            f"issue (gold article cited ≥ {ANSWER_TARGETS['gold_cited']:.2f}, every out-of-corpus question "
-            f"abstaining): {', '.join(verdicts)}. Citation precision counts citations whose quote "
-            "is text of the cited article, which holds by construction." + missing,
+            f"whole answer p50 {ms(lat.get('total_p50'))}, p95 {ms(lat.get('total_p95'))}. Targets "
+            f"(gold article cited ≥ {ANSWER_TARGETS['gold_cited']:.2f}, out-of-corpus abstained ≥ "
+            f"{ANSWER_TARGETS['ooc_abstained']:.2f}, values ungrounded = 0): {', '.join(verdicts)}. "
+            "Out-of-corpus counts near-topic questions too; *of which partial*: abstentions that quote what the "
+            "corpus says on the topic. *Values ungrounded* re-reads every shown sentence: a figure, date, body, "
+            "place or address not in its cited quote. Citation precision counts citations whose quote is text of "
+            "the cited article, which holds by construction." + missing,
         ]
     )

@@ -31,6 +31,7 @@ class Question:
     kind: str
     split: str = ""  # tune | blind (slot and near-topic sets); "" elsewhere
     type: str = ""  # the asked answer type, where the set records it
+    topic_units: tuple[str, ...] = ()  # near-topic sets: the units that discuss the topic (not the detail)
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ def load_questions(path: Path) -> list[Question]:
                         kind=q["kind"],
                         split=q.get("split", ""),
                         type=q.get("type", ""),
+                        topic_units=tuple(q.get("topic_units", ())),
                     )
                 )
     return out

@@ -375,10 +375,15 @@ def test_answers_row_and_answer_targets() -> None:
             "citation_precision": 1.0, "outside_retrieved": 0, "ooc_abstained": 0.75, "unsupported_removed": 41,
             "latency_ms": {"first_token_p50": 3835.5, "first_token_p95": 6013.5, "total_p50": 4661.1, "total_p95": 7604.6}}  # fmt: skip
     text = render_answers(data, others=[("holdout", None, "holdout_answers.json not found")])
-    assert "| dev (thresholds calibrated on it) | 120 | 0.742 | 0.167 | 1.000 | 0 | 0.750 (15/20) | 41 |" in text
+    assert "| dev (thresholds calibrated on it) | 120 | 0.742 | 0.167 | 1.000 | 0 | 0.750 (15/20) | – | – | 41 | 4.7 s |" in text
     assert "first token p50 3.8 s, p95 6.0 s; whole answer p50 4.7 s, p95 7.6 s" in text
     assert "dev **not met**" in text and "holdout: not run (holdout_answers.json not found)" in text
-    held = {**data, "in_corpus": 40, "out_of_corpus": 20, "gold_cited": 0.9, "ooc_abstained": 1.0}
+    held = {**data, "in_corpus": 40, "out_of_corpus": 20, "gold_cited": 0.9, "ooc_abstained": 1.0,
+            "ooc_partial": 0.6, "values_ungrounded": 0}  # fmt: skip
     both = render_answers(data, others=[("holdout", held, "")])
-    assert "| holdout | 40 | 0.900 | 0.167 | 1.000 | 0 | 1.000 (20/20) | 41 |" in both
+    assert "| holdout | 40 | 0.900 | 0.167 | 1.000 | 0 | 1.000 (20/20) | 0.600 | 0 | 41 | 4.7 s |" in both
     assert "dev **not met**, holdout **met**" in both and "not run" not in both
+    invented = render_answers({**held, "values_ungrounded": 1})
+    assert "dev **not met**" in invented  # one ungrounded value fails the set whatever else holds
+    near = {**held, "in_corpus": 0, "gold_cited": 0.0}
+    assert "| near | 0 | – | – |" in render_answers(data, others=[("near", near, "")])
