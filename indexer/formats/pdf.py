@@ -1,0 +1,150 @@
+"""PDF: the text layer through pdfium (pypdfium2); pages without text go to OCR.
+
+pdfium decodes CJK fonts that lack a ToUnicode map through their predefined CMaps (the 公文 / OFD→PDF case).
+Layout (lines, columns, running headers, paragraph joins) is in ``pdf_layout``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from indexer.formats.base import Block, FormatError, ReadResult
+from indexer.formats.cleanup import clean_block
+from indexer.formats.pdf_layout import PageLine, Segment, join_paragraphs, order_columns, page_lines, strip_furniture
+
+logger = logging.getLogger(__name__)
+
+OCR_DPI = 200
+MIN_TEXT_CHARS = 8  # a page with fewer real characters than this has no usable text layer
+
+
+@dataclass(frozen=True)
+class OcrLine:
+    """One line of text recognised on a page image, box in image pixels (y downwards)."""
+
+    text: str
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+
+OcrEngine = Callable[[object], list[OcrLine]]  # page image (numpy array, RGB) → lines
+
+
+def _segments(textpage: object) -> list[Segment]:
+    import pypdfium2.raw as pdfium_c
+
+    raw = textpage.raw  # type: ignore[attr-defined]
+    n = pdfium_c.FPDFText_CountChars(raw)
+    rect = pdfium_c.FS_RECTF()
+    segs: list[Segment] = []
+    cur: list[tuple[str, float, float, float, float, float]] = []
+
+    def flush() -> None:
+        if cur:
+            text = "".join(c[0] for c in cur)
+            segs.append(
+                Segment(
+                    text=text,
+                    x0=min(c[1] for c in cur),
+                    y0=min(c[2] for c in cur),
+                    x1=max(c[3] for c in cur),
+                    y1=max(c[4] for c in cur),
+                    size=max(c[5] for c in cur),
+                )
+            )
+            cur.clear()
+
+    for i in range(n):
+        code = pdfium_c.FPDFText_GetUnicode(raw, i)
+        if code in (0, 0xFFFE, 0xFFFF) or code in (10, 13):
+            flush()
+            continue
+        ch = chr(code)
+        generated = pdfium_c.FPDFText_IsGenerated(raw, i) == 1
+        if generated and ch == " ":  # pdfium's guess at a word break: keep it only between Latin words
+            if cur:
+                cur.append((" ", cur[-1][3], cur[-1][2], cur[-1][3], cur[-1][4], cur[-1][5]))
+            continue
+        pdfium_c.FPDFText_GetLooseCharBox(raw, i, ctypes.byref(rect))
+        size = pdfium_c.FPDFText_GetFontSize(raw, i) or (rect.top - rect.bottom)
+        box = (ch, rect.left, rect.bottom, rect.right, rect.top, size)
+        if cur:
+            last = cur[-1]
+            same_line = abs((last[2] + last[4]) / 2 - (rect.bottom + rect.top) / 2) < 0.5 * size
+            near = -0.5 * size < rect.left - last[3] < 1.0 * size
+            if not (same_line and near):
+                flush()
+        if ch.strip() or cur:
+            cur.append(box)
+    flush()
+    return segs
+
+
+def read_pdf(
+    data: bytes,
+    name: str,
+    *,
+    ocr: OcrEngine | None = None,
+    on_page: Callable[[int, int, bool], None] | None = None,
+) -> ReadResult:
+    """Read a PDF into paragraphs with page numbers.
+
+    ``ocr`` recognises pages without a text layer; without it such pages make the read fail (scanned
+    documents must not silently index as empty). ``on_page(done, total, was_ocr)`` reports progress.
+    """
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        if "password" in str(exc).lower():
+            raise FormatError(f"{name}: the PDF is password-protected; save an unprotected copy") from exc
+        raise FormatError(f"{name}: not a readable PDF ({exc}); re-export or repair it") from exc
+    pages: list[list[PageLine]] = []
+    ocr_pages: list[int] = []
+    try:
+        total = len(pdf)
+        for index in range(total):
+            page = pdf[index]
+            width, height = page.get_size()
+            segs = _segments(page.get_textpage())
+            real = sum(len(s.text.strip()) for s in segs)
+            if real < MIN_TEXT_CHARS:
+                if ocr is None:
+                    raise FormatError(
+                        f"{name}: page {index + 1} has no text layer (scanned); OCR is needed: "
+                        "pip install 'policyrag[ocr]' (rapidocr)"
+                    )
+                image = page.render(scale=OCR_DPI / 72).to_numpy()
+                scale = 72 / OCR_DPI
+                lines = ocr(image)
+                segs = [
+                    Segment(
+                        text=ln.text,
+                        x0=ln.x0 * scale,
+                        y0=height - ln.y1 * scale,
+                        x1=ln.x1 * scale,
+                        y1=height - ln.y0 * scale,
+                        size=(ln.y1 - ln.y0) * scale,
+                    )
+                    for ln in lines
+                ]
+                ocr_pages.append(index + 1)
+            pages.append(order_columns(page_lines(segs, index + 1), width))
+            if on_page is not None:
+                on_page(index + 1, total, bool(ocr_pages and ocr_pages[-1] == index + 1))
+    finally:
+        pdf.close()
+    body = [line for lines in strip_furniture(pages) for line in lines]
+    blocks = []
+    for text, page_no in join_paragraphs(body):
+        cleaned = clean_block(text)
+        if cleaned:
+            blocks.append(Block(cleaned, page=page_no))
+    notes = (f"{len(ocr_pages)} page(s) without a text layer read by OCR",) if ocr_pages else ()
+    return ReadResult(name=name, format="pdf", blocks=tuple(blocks), notes=notes)
