@@ -117,10 +117,10 @@ class _Numbering:
             levels = dict(abstract.get(ref or "", {}))
             for override in num.iter(_w("lvlOverride")):
                 ilvl = int(override.get(_w("ilvl"), "0"))
-                start = _val(override.find(_w("startOverride")))
-                if start and ilvl in levels:
+                restart = _val(override.find(_w("startOverride")))
+                if restart and ilvl in levels:
                     lv = levels[ilvl]
-                    levels[ilvl] = _Level(lv.fmt, lv.text, int(start))
+                    levels[ilvl] = _Level(lv.fmt, lv.text, int(restart))
             self.levels[num.get(_w("numId"), "")] = levels
 
     def label(self, num_id: str, ilvl: int) -> str:

@@ -34,7 +34,7 @@ def _engine() -> object:
         raise MissingToolError(OCR_MISSING) from exc
     # Quiet: rapidocr logs every model load at INFO on its own logger.
     logging.getLogger("RapidOCR").setLevel(logging.WARNING)
-    return RapidOCR()
+    return RapidOCR(params={"Global.log_level": "warning"})
 
 
 def create_ocr() -> OcrEngine:

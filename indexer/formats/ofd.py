@@ -12,10 +12,11 @@ from __future__ import annotations
 import io
 import posixpath
 import zipfile
+from typing import Any
 
 from indexer.formats.base import Block, FileMeta, FormatError, ReadResult
 from indexer.formats.cleanup import clean_block
-from indexer.formats.pdf_layout import PageLine, Segment, join_paragraphs, order_columns, page_lines, strip_furniture
+from indexer.formats.pdf_layout import PageLine, Segment, lay_out, page_lines
 
 MM_TO_PT = 72 / 25.4
 
@@ -24,8 +25,8 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _children(el: object, name: str) -> list[object]:
-    return [c for c in el.iter() if _local(c.tag) == name]  # type: ignore[attr-defined]
+def _children(el: Any, name: str) -> list[Any]:
+    return [c for c in el.iter() if _local(c.tag) == name]
 
 
 def _floats(text: str | None) -> list[float]:
@@ -47,20 +48,20 @@ def parse_delta(text: str | None) -> list[float]:
     return out
 
 
-def _segments(page_xml: object, page_height: float) -> list[Segment]:
+def _segments(page_xml: Any, page_height: float) -> list[Segment]:
     segs: list[Segment] = []
     for obj in _children(page_xml, "TextObject"):
-        box = _floats(obj.get("Boundary"))  # type: ignore[attr-defined]
+        box = _floats(obj.get("Boundary"))
         if len(box) != 4:
             continue
-        size = float(obj.get("Size") or box[3])  # type: ignore[attr-defined]
+        size = float(obj.get("Size") or box[3])
         for code in _children(obj, "TextCode"):
-            text = code.text or ""  # type: ignore[attr-defined]
+            text = code.text or ""
             if not text.strip():
                 continue
-            x = box[0] + float(code.get("X") or 0)  # type: ignore[attr-defined]
-            baseline = box[1] + float(code.get("Y") or size)  # type: ignore[attr-defined]
-            deltas = parse_delta(code.get("DeltaX"))  # type: ignore[attr-defined]
+            x = box[0] + float(code.get("X") or 0)
+            baseline = box[1] + float(code.get("Y") or size)
+            deltas = parse_delta(code.get("DeltaX"))
             last = size if ord(text[-1]) > 0x2E80 else size * 0.5
             width = sum(deltas[: len(text) - 1]) + last if deltas else len(text) * size
             top = baseline - size * 0.88
@@ -97,15 +98,16 @@ def read_ofd(data: bytes, name: str) -> ReadResult:
         width = _floats(area[0].text)[2] if area else 210.0
         titles = [el.text.strip() for el in _children(ofd, "Title") if el.text and el.text.strip()]
         pages: list[list[PageLine]] = []
+        widths: list[float] = []
         for number, page in enumerate(_children(document, "Page"), start=1):
-            loc = page.get("BaseLoc") or ""  # type: ignore[attr-defined]
+            loc = page.get("BaseLoc") or ""
             page_xml = etree.fromstring(z.read(posixpath.normpath(posixpath.join(base, loc))), parser=parser)
             page_area = _children(page_xml, "PhysicalBox")
             h = _floats(page_area[0].text)[3] if page_area else height
             lines = page_lines(_segments(page_xml, h), number)
-            pages.append(order_columns(lines, width * MM_TO_PT))
+            pages.append(lines)
+            widths.append(width * MM_TO_PT)
     except (zipfile.BadZipFile, KeyError, etree.XMLSyntaxError, ValueError, IndexError) as exc:
         raise FormatError(f"{name}: damaged OFD ({exc}); export it again from the OFD reader") from exc
-    body = [line for lines in strip_furniture(pages) for line in lines]
-    blocks = [Block(t, page=p) for text, p in join_paragraphs(body) if (t := clean_block(text))]
+    blocks = [Block(t, page=p) for text, p in lay_out(pages, widths) if (t := clean_block(text))]
     return ReadResult(name=name, format="ofd", blocks=tuple(blocks), meta=FileMeta(title=titles[0] if titles else None))

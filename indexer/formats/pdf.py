@@ -13,7 +13,13 @@ from dataclasses import dataclass
 
 from indexer.formats.base import Block, FormatError, ReadResult
 from indexer.formats.cleanup import clean_block
-from indexer.formats.pdf_layout import PageLine, Segment, join_paragraphs, order_columns, page_lines, strip_furniture
+from indexer.formats.pdf_layout import (
+    PageLine,
+    Segment,
+    lay_out,
+    page_lines,
+    snap_sizes,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +112,7 @@ def read_pdf(
             raise FormatError(f"{name}: the PDF is password-protected; save an unprotected copy") from exc
         raise FormatError(f"{name}: not a readable PDF ({exc}); re-export or repair it") from exc
     pages: list[list[PageLine]] = []
+    widths: list[float] = []
     ocr_pages: list[int] = []
     try:
         total = len(pdf)
@@ -123,26 +130,28 @@ def read_pdf(
                 image = page.render(scale=OCR_DPI / 72).to_numpy()
                 scale = 72 / OCR_DPI
                 lines = ocr(image)
-                segs = [
-                    Segment(
-                        text=ln.text,
-                        x0=ln.x0 * scale,
-                        y0=height - ln.y1 * scale,
-                        x1=ln.x1 * scale,
-                        y1=height - ln.y0 * scale,
-                        size=(ln.y1 - ln.y0) * scale,
-                    )
-                    for ln in lines
-                ]
+                segs = snap_sizes(
+                    [
+                        Segment(
+                            text=ln.text,
+                            x0=ln.x0 * scale,
+                            y0=height - ln.y1 * scale,
+                            x1=ln.x1 * scale,
+                            y1=height - ln.y0 * scale,
+                            size=(ln.y1 - ln.y0) * scale,
+                        )
+                        for ln in lines
+                    ]
+                )
                 ocr_pages.append(index + 1)
-            pages.append(order_columns(page_lines(segs, index + 1), width))
+            pages.append(page_lines(segs, index + 1))
+            widths.append(width)
             if on_page is not None:
                 on_page(index + 1, total, bool(ocr_pages and ocr_pages[-1] == index + 1))
     finally:
         pdf.close()
-    body = [line for lines in strip_furniture(pages) for line in lines]
     blocks = []
-    for text, page_no in join_paragraphs(body):
+    for text, page_no in lay_out(pages, widths):
         cleaned = clean_block(text)
         if cleaned:
             blocks.append(Block(cleaned, page=page_no))

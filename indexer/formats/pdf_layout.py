@@ -3,12 +3,12 @@
 pdfium gives text segments with boxes (PDF points, y upwards). From them:
 
 1. ``page_lines``: segments on one baseline form a line; a wide horizontal gap splits it (column gutter).
-2. ``order_columns``: a page with a vertical gutter that no line crosses is read column by column, band by band
-   (a full-width line — a headline — separates bands).
-3. ``strip_furniture``: the top and bottom line of each page are running headers/footers when they repeat across
+2. ``strip_furniture``: the top and bottom line of each page are running headers/footers when they repeat across
    pages (digits ignored) at the same edge, or page numbers (``— 3 —``, ``第3页``, ``3/26``). At most one line per
    edge per page is removed, and only when its glyph height matches the running line's, so a title equal to the
    header on page 1 survives.
+3. ``order_columns``: a page with a vertical gutter that no line crosses is read column by column, band by band
+   (a full-width line — a headline — separates bands).
 4. ``join_paragraphs``: a line continues the previous one unless it is indented (first-line indent), the previous
    line stopped short of the column's right edge, or there is extra vertical space. Lines are joined without a
    space unless both sides are Latin letters or digits.
@@ -131,15 +131,33 @@ def _gutter(lines: Sequence[PageLine], width: float) -> float | None:
     return best[1] if best else None
 
 
+def _densest(values: Sequence[float], tolerance: float, *, rightmost: bool = False) -> tuple[float, float]:
+    """The window of width ``tolerance`` holding most values: (its lowest, its highest).
+
+    Ties go to the leftmost window, or the rightmost with ``rightmost``.
+    """
+    ordered = sorted(values)
+    best = (0, ordered[0], ordered[0])
+    for i, v in enumerate(ordered):
+        j = i
+        while j + 1 < len(ordered) and ordered[j + 1] <= v + tolerance:
+            j += 1
+        if j - i + 1 > best[0] or (rightmost and j - i + 1 == best[0]):
+            best = (j - i + 1, v, ordered[j])
+    return best[1], best[2]
+
+
 def _edges(lines: Sequence[PageLine]) -> tuple[float, float]:
-    """Left edge = most common line start; right edge = most common line end (the justified margin)."""
+    """Left edge = where most lines start; right edge = where most lines end (the justified margin).
+
+    Starts and ends are clustered within half a glyph, so scanned pages (OCR boxes jitter) work too.
+    """
     if not lines:
         return 0.0, 0.0
-    lefts = Counter(round(line.x0) for line in lines)
-    rights = Counter(round(line.x1) for line in lines)
-    left = min(x for x, n in lefts.items() if n == max(lefts.values()))
-    right = max(x for x, n in rights.items() if n >= max(rights.values()) * 0.5)
-    return float(left), float(max(right, max(line.x1 for line in lines) - 2))
+    size = sorted(line.size for line in lines)[len(lines) // 2]
+    left = _densest([line.x0 for line in lines], 0.5 * size)[0]
+    right = _densest([line.x1 for line in lines], 0.5 * size, rightmost=True)[1]
+    return left, max(right, max(line.x1 for line in lines) - 2)
 
 
 def order_columns(lines: Sequence[PageLine], width: float) -> list[PageLine]:
@@ -173,6 +191,14 @@ def order_columns(lines: Sequence[PageLine], width: float) -> list[PageLine]:
             out.append(replace(line, left=full[0], right=full[1]))
     flush()
     return out
+
+
+def snap_sizes(segments: Sequence[Segment]) -> list[Segment]:
+    """OCR boxes give no font size and their heights jitter: sizes within 20% of the page's median become it."""
+    if not segments:
+        return []
+    median = sorted(s.size for s in segments)[len(segments) // 2]
+    return [replace(s, size=median) if abs(s.size - median) <= 0.2 * median else s for s in segments]
 
 
 def _key(text: str) -> str:
@@ -257,3 +283,11 @@ def join_paragraphs(lines: Sequence[PageLine]) -> list[tuple[str, int]]:
             paragraphs.append((line.text, line.page))
         prev = line
     return paragraphs
+
+
+def lay_out(pages: Sequence[Sequence[PageLine]], widths: Sequence[float]) -> list[tuple[str, int]]:
+    """Pages of raw lines → paragraphs ``(text, page)``: furniture removed first (so that a header does not
+    widen a column's edges), then columns ordered, then wrapped lines joined."""
+    body = strip_furniture(pages)
+    ordered = [line for lines, width in zip(body, widths, strict=True) for line in order_columns(lines, width)]
+    return join_paragraphs(ordered)
