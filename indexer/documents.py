@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from indexer.mojibake import is_mojibake
+from indexer.mojibake import is_mojibake, map_private_use
 from indexer.normalise import is_boilerplate, is_traditional, normalise_line, strip_pinyin
 from indexer.records import Line, LogicalDocument
 
@@ -76,10 +76,12 @@ def prepare_lines(text: str, pages: Sequence[int | None] = ()) -> tuple[list[Lin
     for no, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue
-        raw = strip_pinyin(raw)
+        raw, lost = map_private_use(strip_pinyin(raw))
         if is_mojibake(raw):
             damaged.append(no)
             continue
+        if lost:  # unknown symbol-font characters removed: the line stays, its unit counts as damaged
+            damaged.append(no)
         pieces, glued = reflow_line(raw)
         reflowed = len(pieces) > 1
         for i, piece in enumerate(pieces):

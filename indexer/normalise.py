@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from indexer.mojibake import is_mojibake
+from indexer.mojibake import is_mojibake, map_private_use
 
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_PUNCT = "，。；：！？、（）《》“”‘’【】—…·「」『』"
@@ -198,7 +198,7 @@ def normalise_text(text: str) -> NormalisedText:
     for no, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue
-        unpinyined = strip_pinyin(raw)
+        unpinyined, _ = map_private_use(strip_pinyin(raw))
         if is_mojibake(unpinyined):
             dropped.append(DroppedLine(no, "mojibake", raw.strip()))
             continue
