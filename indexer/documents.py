@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
+from indexer.formats.meta import is_header_line
 from indexer.mojibake import is_mojibake, map_private_use
 from indexer.normalise import is_boilerplate, is_traditional, normalise_line, strip_pinyin
 from indexer.records import Line, LogicalDocument
@@ -140,6 +141,10 @@ def split_documents(source: str, lines: list[Line], damaged: Iterable[int] = ())
 
     docs: list[LogicalDocument] = []
     for title, body in (g for g in groups if g[1]):
+        if title is None:
+            # 红头 (深圳市人民政府文件), 文号 and 签发人 lines head an official document: metadata, not its title.
+            while len(body) > 1 and is_header_line(body[0].text):
+                body = body[1:]
         title = title or detect_title(body)
         if title and body and body[0].text == title:
             body = body[1:]

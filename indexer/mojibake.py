@@ -63,7 +63,7 @@ def mojibake_spans(line: str) -> list[tuple[int, int]]:
     if not _HAS_CJK.search(line):
         return []
     strong = [m.start() for m in _STRONG.finditer(line)]
-    weak = []
+    weak: list[int] = []
     for m in _GREEK_CYRILLIC.finditer(line):
         if _wedged(line, m.start()):
             (strong if m.group(0).isupper() else weak).append(m.start())

@@ -64,7 +64,7 @@ def read_sources(
             try:
                 result = read_file(path, ReadOptions(ocr=ocr))
             except FormatError as exc:
-                logger.warning("skipped %s", exc)
+                logger.info("skipped %s", exc)  # reported in the ingest summary
                 skipped.append(SkippedFile(str(path), str(exc)))
                 continue
             for note in result.notes:

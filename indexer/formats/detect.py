@@ -73,7 +73,10 @@ def _zip_format(data: bytes) -> str | None:
     try:
         names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
     except (zipfile.BadZipFile, ValueError):
-        return None
+        # A truncated or damaged archive: its local headers still name the parts; the reader reports the damage.
+        if b"word/" in data or b"wordprocessingml" in data:
+            return "docx"
+        return "ofd" if b"OFD.xml" in data else None
     if "word/document.xml" in names:
         return "docx"
     if "OFD.xml" in names or any(n.lower() == "ofd.xml" for n in names):
