@@ -138,3 +138,30 @@ def test_page_reaches_the_citation(tmp_path: Path) -> None:
     corpus = ingest([tmp_path], budget=380)
     citations = [c.citation for c in corpus.chunks]
     assert "《深圳市公共数据开放管理办法》第六条（第1页）" in citations
+
+
+def test_api_filters_by_issuer_and_year(tmp_path: Path, mixed_folder: Path, fake_embedder: FakeEmbedder) -> None:
+    from fastapi.testclient import TestClient
+
+    from indexer.build import build_index
+    from policyrag.settings import Settings
+    from server.app import create_app
+
+    build_index([mixed_folder], tmp_path / "idx", fake_embedder, cache_dir=tmp_path / "c", progress=False)
+    settings = Settings(
+        index_dir=tmp_path / "idx", abstain_min_dense=0.0, abstain_min_coverage=0.0, abstain_sure_dense=0.0
+    )
+    client = TestClient(create_app(settings, embedder=fake_embedder, generator=None))
+    body = client.get("/api/search", params={"q": "题词", "issuer": "办公厅"}).json()
+    assert {r["doc_title"] for r in body["results"]} == {"关于朱镕基同志题词的说明"}
+    response = client.get("/api/search", params={"q": "题词", "year": "1999"})
+    assert response.status_code == 422 and "no document dated 1999" in response.json()["detail"]
+    assert client.get("/api/search", params={"q": "题词", "year": "99"}).status_code == 422
+    # Asked within 2020 only, the answer cannot cite the 2021 page; within 2021 it cites it.
+    for year, cited in (("2020", False), ("2021", True)):
+        body = client.post("/api/ask", json={"question": "题词的原件由谁保存？", "no_llm": True, "year": year}).json()
+        assert any("题词" in c["citation"] for c in body["citations"]) is cited, body
+    bad = client.post("/api/ask", json={"question": "题词", "no_llm": True, "year": "1999"})
+    assert bad.status_code == 422
+    docs = client.get("/api/documents").json()
+    assert {d["doc_number"] for d in docs} >= {"某府办〔2021〕7号", "深府〔2020〕8号"}
