@@ -278,3 +278,43 @@ def test_text_metadata_from_the_head_of_a_document() -> None:
     assert meta.issuer == "深圳市人民政府"
     assert meta.effective == "2019-06-01"
     assert meta.published == "2019-05-14"
+
+
+def _fake_tool(folder: Path, name: str, script: str) -> None:
+    path = folder / name
+    path.write_text("#!/bin/sh\n" + script, encoding="utf-8")
+    path.chmod(0o755)
+
+
+def test_word97_goes_to_libreoffice_when_antiword_cannot_read_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docx = tmp_path / "converted.docx"
+    docx.write_bytes(gongwen_docx())
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    _fake_tool(bin_dir, "antiword", 'echo "is not a Word Document" >&2; exit 1\n')
+    # soffice --headless --convert-to docx --outdir DIR FILE → DIR/<stem>.docx (what LibreOffice does)
+    _fake_tool(
+        bin_dir,
+        "soffice",
+        f'for a; do last="$a"; done\nout=""; prev=""\nfor a; do [ "$prev" = "--outdir" ] && out="$a"; prev="$a"; done\n'
+        f'stem=$(basename "$last"); cp "{docx}" "$out/${{stem%.*}}.docx"\n',
+    )
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")  # our fakes first; sh, cp, basename after
+    ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + "WordDocument".encode("utf-16-le") + b"\x00" * 512
+    result = read_bytes(ole, "wps-native.wps")
+    assert result.format == "doc"
+    assert "（一）政务数据；" in [b.text for b in result.blocks]
+
+
+def test_word97_antiword_failure_without_libreoffice_names_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if shutil.which("soffice", path="/usr/bin:/bin") or shutil.which("libreoffice", path="/usr/bin:/bin"):
+        pytest.skip("LibreOffice is installed here: the message for its absence cannot be checked")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    _fake_tool(bin_dir, "antiword", "exit 1\n")
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")  # our fakes first; sh, cp, basename after
+    ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + "WordDocument".encode("utf-16-le") + b"\x00" * 512
+    with pytest.raises(MissingToolError, match="apt-get install libreoffice-writer-nogui"):
+        read_bytes(ole, "wps-native.wps")
