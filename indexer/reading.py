@@ -198,7 +198,12 @@ def _walk(root: Path, wanted: tuple[str, ...], problems: list[str]) -> tuple[lis
         dirnames.sort()
         for f in filenames:
             full = Path(folder) / f
-            if f.startswith(".") or not full.is_file():
+            if f.startswith("."):
+                continue
+            if full.is_symlink() and not full.exists():
+                problems.append(f"{full}: broken symbolic link (its target is missing); skipped")
+                continue
+            if not full.is_file():
                 continue
             suffix = full.suffix.lower()
             if suffix in wanted:

@@ -153,6 +153,7 @@ def test_symlinked_and_unreadable_subfolders_are_reported(tmp_path: Path) -> Non
     outside = tmp_path / "elsewhere"
     _write(outside, "b.txt", TEXT.encode("utf-8"))
     (root / "link").symlink_to(outside, target_is_directory=True)
+    (root / "gone.txt").symlink_to(tmp_path / "missing.txt")
     locked = root / "locked"
     _write(locked, "c.txt", TEXT.encode("utf-8"))
     locked.chmod(0)
@@ -166,6 +167,7 @@ def test_symlinked_and_unreadable_subfolders_are_reported(tmp_path: Path) -> Non
     finally:
         locked.chmod(0o755)
     assert any("link: symlinked folder not followed" in p for p in scan.problems)
+    assert any("gone.txt: broken symbolic link" in p for p in scan.problems)
 
 
 def test_utf16_without_bom_is_text_not_binary() -> None:
