@@ -112,6 +112,21 @@ def document_metadata(doc: LogicalDocument, read: ReadResult | None) -> TextMeta
     )
 
 
+def merge_metadata(found: Sequence[TextMeta]) -> TextMeta:
+    """Each field from the first record that has it."""
+
+    def first(field: str) -> str | None:
+        return next((getattr(m, field) for m in found if getattr(m, field)), None)
+
+    return TextMeta(
+        doc_number=first("doc_number"),
+        issuer=first("issuer"),
+        adopted=first("adopted"),
+        effective=first("effective"),
+        published=first("published"),
+    )
+
+
 def ingest(
     paths: Sequence[Path], *, budget: int, catalog: Catalog | None = None, strict: bool = False
 ) -> Corpus:
@@ -166,7 +181,12 @@ def ingest(
         doc_type = (entry.doc_type if entry else None) or guess_doc_type(merged.primary, title)
         # Only a file's first document is the law its front matter describes (a file may append others).
         front = fronts.get(merged.primary.source) if merged.primary.part == 0 else None
-        found = document_metadata(merged.primary, reads.get(merged.primary.source))
+        # Copies of one document in several formats each know part of it (the HTML page its 文号, the PDF
+        # its 红头): take each field from the first copy that has it, the primary copy first.
+        copies = [merged.primary] + [
+            d for d in logical if d is not merged.primary and d.source in merged.sources and d.title == merged.title
+        ]
+        found = merge_metadata([document_metadata(d, reads.get(d.source)) for d in copies])
         info = DocumentInfo(
             doc_id=doc_id,
             title=title,

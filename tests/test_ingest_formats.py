@@ -165,3 +165,17 @@ def test_api_filters_by_issuer_and_year(tmp_path: Path, mixed_folder: Path, fake
     assert bad.status_code == 422
     docs = client.get("/api/documents").json()
     assert {d["doc_number"] for d in docs} >= {"某府办〔2021〕7号", "深府〔2020〕8号"}
+
+
+def test_merged_copies_pool_their_metadata(tmp_path: Path) -> None:
+    # The text copy comes first (and is the primary); only the web page knows the 文号 and the issuer.
+    (tmp_path / "a_copy.txt").write_text(
+        "关于朱镕基同志题词的说明\n一、朱镕基同志题词的原件由市档案馆保存。\n二、复制件可在政务服务大厅查阅。\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "b_page.html").write_bytes(gbk_page_declared_gb2312())
+    corpus = ingest([tmp_path], budget=380)
+    assert len(corpus.documents) == 1
+    doc = corpus.documents[0]
+    assert doc.sources == ("a_copy.txt", "b_page.html")
+    assert (doc.doc_number, doc.issuer, doc.published) == ("某府办〔2021〕7号", "某市人民政府办公厅", "2021-03-05")
