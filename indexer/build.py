@@ -62,7 +62,7 @@ def build_index(
     """
     started = time.perf_counter()
     budget = budget_for_window(embedder.max_tokens)
-    corpus = ingest(paths, budget=budget, strict=strict)
+    corpus = ingest(paths, budget=budget, strict=strict, progress=None if progress else False)
     logger.info(
         "ingested %d files → %d documents, %d units, %d chunks",
         corpus.stats.files,

@@ -128,13 +128,19 @@ def merge_metadata(found: Sequence[TextMeta]) -> TextMeta:
 
 
 def ingest(
-    paths: Sequence[Path], *, budget: int, catalog: Catalog | None = None, strict: bool = False
+    paths: Sequence[Path],
+    *,
+    budget: int,
+    catalog: Catalog | None = None,
+    strict: bool = False,
+    progress: bool | None = None,
 ) -> Corpus:
     """Ingest files and folders into de-duplicated documents and chunks.
 
     ``budget`` is the chunk size limit in jieba tokens (see ``chunking.budget_for_window``).
     ``catalog`` defaults to the ``catalog.toml`` files found in the given folders. A file that cannot be
-    read is skipped and listed in ``stats.skipped`` (with ``strict``, it is an error instead).
+    read is skipped and listed in ``stats.skipped`` (with ``strict``, it is an error instead). ``progress``:
+    bars for reading and OCR (None: only on a terminal).
     """
     scan = scan_sources(paths)
     files = list(scan.files)
@@ -144,7 +150,7 @@ def ingest(
     fronts: dict[str, FrontMatter] = {}
     reads: dict[str, ReadResult] = {}
     mojibake = boilerplate = 0
-    results, skipped = read_sources(files)
+    results, skipped = read_sources(files, progress=progress)
     if strict and (skipped or scan.problems):
         raise StrictIngestError(
             "--strict: " + "; ".join([*(s.message for s in skipped), *scan.problems]) + " (nothing was indexed)"

@@ -59,8 +59,9 @@ def read_sources(
     ocr = LazyOcr(progress=progress)
     results: list[tuple[Path, ReadResult]] = []
     skipped: list[SkippedFile] = []
+    disable = None if progress is None else not progress  # None: a bar on a terminal only
     try:
-        for path in files:
+        for path in tqdm(files, desc="reading", unit="file", disable=disable or len(files) < 20):
             try:
                 result = read_file(path, ReadOptions(ocr=ocr))
             except FormatError as exc:
