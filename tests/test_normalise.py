@@ -356,3 +356,10 @@ def test_corpus_003_still_loses_exactly_its_nine_garbled_lines() -> None:
     text = (Path(__file__).resolve().parents[1] / "corpus" / "003_4d3b2a425f2a4fe0.txt").read_text(encoding="utf-8")
     _, damaged, _ = prepare_lines(text)
     assert damaged == [51, 104, 119, 120, 121, 123, 140, 144, 145]
+
+
+def test_radicals_become_ideographs_in_text_and_queries() -> None:
+    from indexer.normalise import normalise_line, normalise_query
+
+    assert normalise_line("⼈⼯智能产业⻓期发展", simplify=False) == "人工智能产业长期发展"
+    assert normalise_query("⼈⼯智能") == "人工智能"
