@@ -318,3 +318,22 @@ def test_word97_antiword_failure_without_libreoffice_names_it(tmp_path: Path, mo
     ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + "WordDocument".encode("utf-16-le") + b"\x00" * 512
     with pytest.raises(MissingToolError, match="apt-get install libreoffice-writer-nogui"):
         read_bytes(ole, "wps-native.wps")
+
+
+def test_pdf_text_scaled_by_the_text_matrix_is_laid_out_by_its_drawn_size() -> None:
+    from tests.format_fixtures import _pdf
+
+    def op(text: str, x: float, y: float) -> bytes:  # "/F1 1 Tf" and a 12x text matrix, as some producers write
+        return f"BT /F1 1 Tf 12 0 0 12 {x} {y} Tm <{text.encode('utf-16-be').hex().upper()}> Tj ET\n".encode()
+
+    lines = [
+        (62.0, 700.0, "第一条　为了规范公共数据开放，促进数据要素"),
+        (38.0, 682.0, "流通，根据有关法律法规，制定本办法。"),
+        (62.0, 664.0, "第二条　本办法适用于本市行政机关和公共服"),
+        (38.0, 646.0, "务机构。"),
+    ]
+    data = _pdf([b"".join(op(t, x, y) for x, y, t in lines)])
+    assert [b.text for b in read_bytes(data, "scaled.pdf").blocks] == [
+        "第一条　为了规范公共数据开放，促进数据要素流通，根据有关法律法规，制定本办法。",
+        "第二条　本办法适用于本市行政机关和公共服务机构。",
+    ]

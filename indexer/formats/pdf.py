@@ -77,7 +77,9 @@ def _segments(textpage: object) -> list[Segment]:
                 cur.append((" ", cur[-1][3], cur[-1][2], cur[-1][3], cur[-1][4], cur[-1][5]))
             continue
         pdfium_c.FPDFText_GetLooseCharBox(raw, i, ctypes.byref(rect))
-        size = pdfium_c.FPDFText_GetFontSize(raw, i) or (rect.top - rect.bottom)
+        # Producers that write "/F1 1 Tf" and scale with the text matrix report size 1: the loose box (ascent
+        # to descent, ~0.91 of the size for CJK fonts) gives the size actually drawn.
+        size = max(pdfium_c.FPDFText_GetFontSize(raw, i), (rect.top - rect.bottom) / 0.91)
         box = (ch, rect.left, rect.bottom, rect.right, rect.top, size)
         if cur:
             last = cur[-1]
