@@ -337,3 +337,14 @@ def test_pdf_text_scaled_by_the_text_matrix_is_laid_out_by_its_drawn_size() -> N
         "第一条　为了规范公共数据开放，促进数据要素流通，根据有关法律法规，制定本办法。",
         "第二条　本办法适用于本市行政机关和公共服务机构。",
     ]
+
+
+def test_a_reader_crash_becomes_a_format_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import indexer.formats as formats
+
+    def boom(data: bytes, name: str, options: object) -> None:
+        raise RuntimeError("pdfium: bad xref")
+
+    monkeypatch.setitem(formats.READERS, "pdf", boom)
+    with pytest.raises(FormatError, match=r"x\.pdf: cannot read this PDF file \(RuntimeError: pdfium: bad xref\)"):
+        read_bytes(b"%PDF-1.7\n", "x.pdf")

@@ -8,12 +8,15 @@ with the file, the reason and the fix.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from indexer.formats.base import Block, FileMeta, FormatError, MissingToolError, ReadResult
 from indexer.formats.detect import FORMATS, describe_binary, detect_format
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "FORMATS",
@@ -130,11 +133,15 @@ def read_bytes(data: bytes, name: str, options: ReadOptions | None = None) -> Re
         )
     try:
         return READERS[fmt](data, name, options or ReadOptions())
-    except FormatError:
+    except (FormatError, MemoryError):
         raise
-    except (ValueError, OSError, KeyError, IndexError, UnicodeError) as exc:
-        # Library errors on malformed input: one bad file must not abort a build.
-        raise FormatError(f"{name}: cannot read this {fmt.upper()} file ({type(exc).__name__}: {exc})") from exc
+    except Exception as exc:
+        # Any library error on malformed input (pdfium, lxml, zip, codecs …): one bad file must not abort a build.
+        logger.debug("reading %s failed", name, exc_info=True)
+        raise FormatError(
+            f"{name}: cannot read this {fmt.upper()} file ({type(exc).__name__}: {exc}); "
+            "open it and save it again, or convert it to PDF or DOCX"
+        ) from exc
 
 
 def read_file(path: Path, options: ReadOptions | None = None) -> ReadResult:
