@@ -348,3 +348,10 @@ def test_a_reader_crash_becomes_a_format_error(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setitem(formats.READERS, "pdf", boom)
     with pytest.raises(FormatError, match=r"x\.pdf: cannot read this PDF file \(RuntimeError: pdfium: bad xref\)"):
         read_bytes(b"%PDF-1.7\n", "x.pdf")
+
+
+def test_page_saved_as_utf8_that_still_declares_gb2312_is_read_as_utf8() -> None:
+    page = gbk_page_declared_gb2312().decode("gbk").encode("utf-8")  # what a browser's "save as" leaves
+    result = read_html(page, "saved.html")
+    assert result.encoding == "utf-8"
+    assert result.blocks[1].text == "一、朱镕基同志题词的原件由市档案馆保存。"

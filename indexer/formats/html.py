@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import logging
 import re
 from email.message import Message
 from itertools import pairwise
@@ -38,6 +39,8 @@ BODY_SELECTORS = (
     "div.content",
     "article",
 )
+logger = logging.getLogger(__name__)
+
 _BLOCK_TAGS = {
     "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "section", "article", "blockquote", "pre", "center",
     "table", "tbody", "thead", "ul", "ol", "dl", "dt", "dd", "header", "footer", "form",
@@ -82,9 +85,22 @@ def widen_charset(name: str) -> str:
     return "gb18030" if name in ("gb2312", "gbk", "x-gbk", "gb_2312-80", "cp936", "euc-cn") else name
 
 
+def _valid_utf8_with_multibyte(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return any(b >= 0x80 for b in data)
+
+
 def decode_html(data: bytes, name: str, charset: str | None = None) -> tuple[str, str]:
     """``(text, encoding)``: the declared charset strictly, else the strict text decoder."""
     charset = widen_charset(charset) if charset else charset_of(data)
+    if charset == "gb18030" and _valid_utf8_with_multibyte(data):
+        # Browsers save pages as UTF-8 but keep the original <meta charset=gb2312>; GB18030 would accept those
+        # bytes and return garbage, while real GBK text is practically never valid UTF-8.
+        logger.info("%s: declared %s but is UTF-8; read as UTF-8", name, charset)
+        charset = "utf-8"
     if charset:
         try:
             return data.decode(charset), charset
