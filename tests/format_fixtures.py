@@ -138,18 +138,20 @@ def rtf_doc() -> bytes:
     )
 
 
-def _pdf(pages: list[bytes]) -> bytes:
+def _pdf(pages: list[bytes], *, image: bool = False) -> bytes:
     """A PDF whose pages show the given content streams in STSong-Light through the predefined CMap
-    UniGB-UCS2-H: a CJK font with no ToUnicode map (text must be decoded through the CMap)."""
+    UniGB-UCS2-H: a CJK font with no ToUnicode map (text must be decoded through the CMap). With ``image``,
+    each page's stream may draw ``/Im1`` (a 1×1 grey image) as a stand-in for a scan."""
     objects: list[bytes] = []
     n_pages = len(pages)
     font_id = 3 + 2 * n_pages
+    xobject = f" /XObject << /Im1 {font_id + 3} 0 R >>" if image else ""
     kids = " ".join(f"{3 + 2 * i} 0 R" for i in range(n_pages))
     objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
     objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {n_pages} >>".encode())
     for i, stream in enumerate(pages):
         objects.append(
-            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 {font_id} 0 R >> >> "
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 {font_id} 0 R >>{xobject} >> "
             f"/Contents {4 + 2 * i} 0 R >>".encode()
         )
         objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
@@ -165,6 +167,11 @@ def _pdf(pages: list[bytes]) -> bytes:
         b"<< /Type /FontDescriptor /FontName /STSong-Light /Flags 4 /FontBBox [-25 -254 1000 880] "
         b"/ItalicAngle 0 /Ascent 880 /Descent -120 /CapHeight 880 /StemV 93 >>"
     )
+    if image:
+        objects.append(
+            b"<< /Type /XObject /Subtype /Image /Width 1 /Height 1 /ColorSpace /DeviceGray /BitsPerComponent 8 "
+            b"/Length 1 >>\nstream\n\xc0\nendstream"
+        )
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for number, body in enumerate(objects, start=1):

@@ -355,3 +355,24 @@ def test_page_saved_as_utf8_that_still_declares_gb2312_is_read_as_utf8() -> None
     result = read_html(page, "saved.html")
     assert result.encoding == "utf-8"
     assert result.blocks[1].text == "一、朱镕基同志题词的原件由市档案馆保存。"
+
+
+def test_scan_with_a_text_stamp_is_still_read_by_ocr() -> None:
+    from indexer.formats.pdf import OcrLine, read_pdf
+    from tests.format_fixtures import _pdf, _text_op
+
+    stamp = _text_op("深圳市人民政府公报2023年第5期", 200.0, 810.0, 9.0)  # a little real text on top of a scan
+    scan = _pdf([b"q 595 0 0 842 0 0 cm /Im1 Do Q\n" + stamp], image=True)
+    plain = _pdf([stamp])
+    seen: list[object] = []
+
+    def fake_ocr(image: object) -> list[OcrLine]:
+        seen.append(image)
+        return [OcrLine("第一条　本办法自公布之日起施行。", 100.0, 300.0, 900.0, 340.0)]
+
+    result = read_pdf(scan, "scan.pdf", ocr=fake_ocr)
+    assert len(seen) == 1 and result.notes == ("1 page(s) without a text layer read by OCR",)
+    assert "第一条　本办法自公布之日起施行。" in [b.text for b in result.blocks]
+    # The same stamp without the image is a (short) text page: no OCR.
+    assert [b.text for b in read_pdf(plain, "cover.pdf", ocr=fake_ocr).blocks] == ["深圳市人民政府公报2023年第5期"]
+    assert len(seen) == 1

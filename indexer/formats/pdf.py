@@ -25,6 +25,27 @@ logger = logging.getLogger(__name__)
 
 OCR_DPI = 200
 MIN_TEXT_CHARS = 8  # a page with fewer real characters than this has no usable text layer
+SPARSE_TEXT_CHARS = 200  # ... and a page mostly covered by an image with fewer than this is a scan with a stamp
+SCAN_COVERAGE = 0.5
+
+
+def needs_ocr(text_chars: int, image_coverage: float) -> bool:
+    """A page is read by OCR when it has (almost) no text layer, or a little text (a gazette stamp, a page
+    number) on top of an image covering most of the page."""
+    return text_chars < MIN_TEXT_CHARS or (text_chars < SPARSE_TEXT_CHARS and image_coverage >= SCAN_COVERAGE)
+
+
+def _image_coverage(page: object, width: float, height: float) -> float:
+    """Share of the page covered by image objects (bounding boxes, clipped to the page, capped at 1)."""
+    import pypdfium2.raw as pdfium_c
+
+    area = 0.0
+    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE]):  # type: ignore[attr-defined]
+        left, bottom, right, top = obj.get_bounds()
+        w = max(0.0, min(right, width) - max(left, 0.0))
+        h = max(0.0, min(top, height) - max(bottom, 0.0))
+        area += w * h
+    return min(1.0, area / (width * height)) if width and height else 0.0
 
 
 @dataclass(frozen=True)
@@ -122,8 +143,7 @@ def read_pdf(
             page = pdf[index]
             width, height = page.get_size()
             segs = _segments(page.get_textpage())
-            real = sum(len(s.text.strip()) for s in segs)
-            if real < MIN_TEXT_CHARS:
+            if needs_ocr(sum(len(s.text.strip()) for s in segs), _image_coverage(page, width, height)):
                 if ocr is None:
                     raise FormatError(
                         f"{name}: page {index + 1} has no text layer (scanned); OCR is needed: "
