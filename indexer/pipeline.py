@@ -56,6 +56,7 @@ class IngestStats:
     superseded_documents: int = 0
     skipped: tuple[SkippedFile, ...] = ()  # files that could not be read, with reason and fix
     problems: tuple[str, ...] = ()  # folders that could not be looked into, files of other types
+    ocr_pages: int = 0  # pages without a text layer, read by OCR
 
 
 @dataclass(frozen=True)
@@ -227,5 +228,6 @@ def ingest(
         superseded_documents=sum(d.status == SUPERSEDED for d in documents),
         skipped=tuple(skipped),
         problems=scan.problems,
+        ocr_pages=sum(len(r.ocr_pages) for _, r in results),
     )
     return Corpus(tuple(documents), merged_units, tuple(chunks), tokenizer, stats)

@@ -138,6 +138,8 @@ def cmd_index(args: argparse.Namespace, out: TextIO) -> int:
         f"build {m.build_seconds:.1f}s; {size:.1f} MB at {report.index_dir}",
         file=out,
     )
+    if s.ocr_pages:
+        print(f"read by OCR: {s.ocr_pages} page(s) without a text layer", file=out)
     if s.skipped:
         print(f"skipped {len(s.skipped)} file(s) that could not be read:", file=out)
         for skipped in s.skipped:

@@ -372,6 +372,7 @@ def test_scan_with_a_text_stamp_is_still_read_by_ocr() -> None:
 
     result = read_pdf(scan, "scan.pdf", ocr=fake_ocr)
     assert len(seen) == 1 and result.notes == ("1 page(s) without a text layer read by OCR",)
+    assert result.ocr_pages == (1,)
     assert "第一条　本办法自公布之日起施行。" in [b.text for b in result.blocks]
     # The same stamp without the image is a (short) text page: no OCR.
     assert [b.text for b in read_pdf(plain, "cover.pdf", ocr=fake_ocr).blocks] == ["深圳市人民政府公报2023年第5期"]

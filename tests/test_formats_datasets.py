@@ -111,6 +111,7 @@ def test_scanned_pdf_is_read_by_ocr() -> None:
 
     result = read_file(FORMATS / "reg_scanned.pdf", ReadOptions(ocr=create_ocr()))
     assert result.notes == ("3 page(s) without a text layer read by OCR",)
+    assert result.ocr_pages == (1, 2, 3)
     normalised = [b.__class__(normalise_line(b.text, simplify=False), b.page) for b in result.blocks]
     _check_against_truth(ReadResult(result.name, "pdf", tuple(normalised)), "reg_groundtruth.txt", prefix=True)
     assert [b.page for b in result.blocks][-1] == 3

@@ -44,6 +44,7 @@ class ReadResult:
     meta: FileMeta = field(default_factory=FileMeta)
     encoding: str | None = None
     notes: tuple[str, ...] = ()  # e.g. "3 page(s) read by OCR"
+    ocr_pages: tuple[int, ...] = ()  # pages read by OCR (no text layer)
 
     @property
     def text(self) -> str:

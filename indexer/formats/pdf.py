@@ -178,4 +178,4 @@ def read_pdf(
         if cleaned:
             blocks.append(Block(cleaned, page=page_no))
     notes = (f"{len(ocr_pages)} page(s) without a text layer read by OCR",) if ocr_pages else ()
-    return ReadResult(name=name, format="pdf", blocks=tuple(blocks), notes=notes)
+    return ReadResult(name=name, format="pdf", blocks=tuple(blocks), notes=notes, ocr_pages=tuple(ocr_pages))
