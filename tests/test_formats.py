@@ -377,3 +377,16 @@ def test_scan_with_a_text_stamp_is_still_read_by_ocr() -> None:
     # The same stamp without the image is a (short) text page: no OCR.
     assert [b.text for b in read_pdf(plain, "cover.pdf", ocr=fake_ocr).blocks] == ["深圳市人民政府公报2023年第5期"]
     assert len(seen) == 1
+
+
+@pytest.mark.parametrize(
+    "number", ["— 3 —", "- 12 -", "·3·", "3", "第3页", "第 3 页 共 26 页", "3/26", "Page 3 of 26", "iv"]
+)
+def test_page_numbers_at_a_page_edge_are_removed(number: str) -> None:
+    pages = [[_line("第一条　正文。", 1, 0, 60, 80), _line(number, 1, 45, 55, 5, 9)]]
+    assert [line.text for line in strip_furniture(pages)[0]] == ["第一条　正文。"]
+
+
+def test_a_short_last_line_is_not_taken_for_a_page_number() -> None:
+    pages = [[_line("第一条　正文。", 1, 0, 60, 80), _line("附件3", 1, 0, 20, 5)]]
+    assert [line.text for line in strip_furniture(pages)[0]] == ["第一条　正文。", "附件3"]

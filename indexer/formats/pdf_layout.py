@@ -25,9 +25,9 @@ from itertools import pairwise
 _LATIN_END = re.compile(r"[A-Za-z0-9]$")
 _LATIN_START = re.compile(r"^[A-Za-z0-9]")
 _PAGE_NUMBER = re.compile(
-    r"^[-—–─~\s]*(\d{1,4}|[ivxlcdm]{1,6})[-—–─~\s]*$"
+    r"^[-—–─~·•・\s]*(\d{1,4}|[ivxlcdm]{1,6})[-—–─~·•・\s]*$"
     r"|^第\s*\d{1,4}\s*页(\s*[/，,]?\s*共\s*\d{1,4}\s*页)?$"
-    r"|^\d{1,4}\s*/\s*\d{1,4}$",
+    r"|^(page\s*)?\d{1,4}\s*(/|of)\s*\d{1,4}$",
     re.I,
 )
 _NUM = "一二三四五六七八九十百千零〇两"
