@@ -77,12 +77,11 @@ def prepare_lines(text: str, pages: Sequence[int | None] = ()) -> tuple[list[Lin
     for no, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue
-        raw, lost = map_private_use(strip_pinyin(raw))
+        # Unknown symbol-font characters (a stray \ue004 after a 项 in the law collection) are cut; the line stays.
+        raw, _ = map_private_use(strip_pinyin(raw))
         if is_mojibake(raw):
             damaged.append(no)
             continue
-        if lost:  # unknown symbol-font characters removed: the line stays, its unit counts as damaged
-            damaged.append(no)
         pieces, glued = reflow_line(raw)
         reflowed = len(pieces) > 1
         for i, piece in enumerate(pieces):

@@ -271,6 +271,9 @@ SYMBOL_LINES = [
     "声学阻抗单位为Pa·s/m，磁通单位为λ·s。",
     "钢筋直径不小于Ф40mm。",
     "使用β受体阻滞剂的患者应当定期复查。",  # one Greek letter between ideographs proves nothing
+    "含有放射α粒子和β粒子的物质，应当按照放射性废物管理。",  # nor do two
+    "（九）曲马多、γ-羟丁酸二千克以上；",  # from the law collection
+    "第一百条　犯罪嫌疑人有下列违反取保候审规定的行为，人民检察院应当对犯罪嫌疑人予以逮捕：\ue004",
     "每只不超过0\ue01025千克。",  # a symbol-font decimal point
 ]
 
@@ -288,13 +291,18 @@ def test_symbol_font_private_use_characters_are_mapped() -> None:
     assert map_private_use("数据\ue7c7开放") == ("数据开放", 1)
 
 
-def test_prepare_lines_keeps_symbols_and_marks_cut_lines() -> None:
+def test_three_wedged_greek_letters_make_a_line_garbled() -> None:
+    assert is_mojibake("融資擔鹱饔茫哟髮θ斯悄艹ν鮿企業λ信用")
+    assert not is_mojibake("融資擔鹱饔茫哟髮θ斯悄艹ν鮿企業信用")
+
+
+def test_prepare_lines_keeps_symbols_and_cuts_unknown_private_use() -> None:
     from indexer.documents import prepare_lines
 
     text = "\n".join(["汞≤0.6μg/g", "数据\ue7c7开放", "。ㄒ唬┭芯恐贫ㄈ斯ぶ悄"])
     lines, damaged, _ = prepare_lines(text)
     assert [line.text for line in lines] == ["汞≤0.6μg/g", "数据开放"]
-    assert damaged == [2, 3]
+    assert damaged == [3]
 
 
 def test_half_width_question_mark_is_not_mojibake() -> None:
