@@ -390,3 +390,26 @@ def test_page_numbers_at_a_page_edge_are_removed(number: str) -> None:
 def test_a_short_last_line_is_not_taken_for_a_page_number() -> None:
     pages = [[_line("第一条　正文。", 1, 0, 60, 80), _line("附件3", 1, 0, 20, 5)]]
     assert [line.text for line in strip_furniture(pages)[0]] == ["第一条　正文。", "附件3"]
+
+
+def test_empty_and_textless_files_are_reported() -> None:
+    with pytest.raises(FormatError, match=r"empty\.txt: the file is empty"):
+        read_bytes(b"  \n", "empty.txt")
+    import io
+    import zipfile
+
+    buf = io.BytesIO()  # the 公文 DOCX with every text node removed: a document of images only
+    with zipfile.ZipFile(io.BytesIO(gongwen_docx())) as src, zipfile.ZipFile(buf, "w") as dst:
+        for item in src.namelist():
+            data = src.read(item)
+            if item == "word/document.xml":
+                data = re.sub(rb"<w:t( [^>]*)?>[^<]*</w:t>", b"", data)
+            dst.writestr(item, data)
+    with pytest.raises(FormatError, match="no text found in this DOCX file"):
+        read_bytes(buf.getvalue(), "images-only.docx")
+
+
+def test_password_protected_office_file_says_so() -> None:
+    encrypted = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + "EncryptedPackage".encode("utf-16-le") + b"\x00" * 512
+    with pytest.raises(FormatError, match="password-protected Office file"):
+        read_bytes(encrypted, "secret.docx")

@@ -125,6 +125,8 @@ READERS: dict[str, Reader] = {
 
 def read_bytes(data: bytes, name: str, options: ReadOptions | None = None) -> ReadResult:
     """Read one file's bytes with the reader its content calls for; ``FormatError`` when none can."""
+    if not data.strip():
+        raise FormatError(f"{name}: the file is empty")
     fmt = detect_format(data, name)
     if fmt is None:
         raise FormatError(
@@ -132,7 +134,7 @@ def read_bytes(data: bytes, name: str, options: ReadOptions | None = None) -> Re
             "MHTML, OFD, text and Markdown"
         )
     try:
-        return READERS[fmt](data, name, options or ReadOptions())
+        result = READERS[fmt](data, name, options or ReadOptions())
     except (FormatError, MemoryError):
         raise
     except Exception as exc:
@@ -142,6 +144,10 @@ def read_bytes(data: bytes, name: str, options: ReadOptions | None = None) -> Re
             f"{name}: cannot read this {fmt.upper()} file ({type(exc).__name__}: {exc}); "
             "open it and save it again, or convert it to PDF or DOCX"
         ) from exc
+    if not any(b.text.strip() for b in result.blocks):
+        hint = " (only images? a scan inside a DOCX/OFD is not OCR'd: export it as PDF)" if fmt != "text" else ""
+        raise FormatError(f"{name}: no text found in this {fmt.upper()} file{hint}")
+    return result
 
 
 def read_file(path: Path, options: ReadOptions | None = None) -> ReadResult:

@@ -59,6 +59,8 @@ def detect_format(data: bytes, name: str = "") -> str | None:
 
 def describe_binary(data: bytes) -> str:
     """A short description of a non-text file for error messages (``a PNG image``)."""
+    if data.startswith(OLE_MAGIC) and "EncryptedPackage".encode("utf-16-le") in data:
+        return "a password-protected Office file: save an unprotected copy"
     for magic, what in _BINARY_MAGIC.items():
         if data.startswith(magic):
             return what
