@@ -413,3 +413,16 @@ def test_password_protected_office_file_says_so() -> None:
     encrypted = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + "EncryptedPackage".encode("utf-16-le") + b"\x00" * 512
     with pytest.raises(FormatError, match="password-protected Office file"):
         read_bytes(encrypted, "secret.docx")
+
+
+def test_a_block_is_always_one_line_so_pages_map_to_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    import indexer.formats as formats
+    from indexer.formats import Block, ReadResult
+
+    def reader(data: bytes, name: str, options: object) -> ReadResult:
+        return ReadResult(name, "pdf", (Block("第一条　甲。\n第二条　乙。", page=1), Block("第三条　丙。", page=2)))
+
+    monkeypatch.setitem(formats.READERS, "pdf", reader)
+    result = read_bytes(b"%PDF-1.7\n", "x.pdf")
+    assert result.text.splitlines() == ["第一条　甲。", "第二条　乙。", "第三条　丙。"]
+    assert result.pages == (1, 1, 2)

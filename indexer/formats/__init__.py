@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from indexer.formats.base import Block, FileMeta, FormatError, MissingToolError, ReadResult
@@ -144,6 +144,10 @@ def read_bytes(data: bytes, name: str, options: ReadOptions | None = None) -> Re
             f"{name}: cannot read this {fmt.upper()} file ({type(exc).__name__}: {exc}); "
             "open it and save it again, or convert it to PDF or DOCX"
         ) from exc
+    if any("\n" in b.text or "\r" in b.text for b in result.blocks):
+        # One block is one line of ``text``: that is how pages map to lines downstream.
+        blocks = [Block(part, b.page, b.heading) for b in result.blocks for part in (b.text.splitlines() or [""])]
+        result = replace(result, blocks=tuple(blocks))
     if not any(b.text.strip() for b in result.blocks):
         hint = " (only images? a scan inside a DOCX/OFD is not OCR'd: export it as PDF)" if fmt != "text" else ""
         raise FormatError(f"{name}: no text found in this {fmt.upper()} file{hint}")
