@@ -62,21 +62,35 @@ class OcrLine:
 OcrEngine = Callable[[object], list[OcrLine]]  # page image (numpy array, RGB) → lines
 
 
+def _page_text(raw: object, n: int) -> str:
+    """All ``n`` characters of a text page in one call (one UTF-16 unit per character index)."""
+    import pypdfium2.raw as pdfium_c
+
+    buf = ctypes.create_string_buffer(2 * (n + 1))
+    pdfium_c.FPDFText_GetText(raw, 0, n, ctypes.cast(buf, ctypes.POINTER(ctypes.c_ushort)))
+    return buf.raw[: 2 * n].decode("utf-16-le", errors="replace")
+
+
 def _segments(textpage: object) -> list[Segment]:
     import pypdfium2.raw as pdfium_c
 
     raw = textpage.raw  # type: ignore[attr-defined]
     n = pdfium_c.FPDFText_CountChars(raw)
+    text = _page_text(raw, n)
+    if len(text) != n:  # surrogate pairs or an odd buffer: fall back to one call per character
+        text = "".join(chr(pdfium_c.FPDFText_GetUnicode(raw, i) or 0xFFFE) for i in range(n))
     rect = pdfium_c.FS_RECTF()
+    rect_ref = ctypes.byref(rect)
+    get_box = pdfium_c.FPDFText_GetLooseCharBox
     segs: list[Segment] = []
     cur: list[tuple[str, float, float, float, float, float]] = []
+    font_size = 0.0
 
     def flush() -> None:
         if cur:
-            text = "".join(c[0] for c in cur)
             segs.append(
                 Segment(
-                    text=text,
+                    text="".join(c[0] for c in cur),
                     x0=min(c[1] for c in cur),
                     y0=min(c[2] for c in cur),
                     x1=max(c[3] for c in cur),
@@ -86,30 +100,31 @@ def _segments(textpage: object) -> list[Segment]:
             )
             cur.clear()
 
-    for i in range(n):
-        code = pdfium_c.FPDFText_GetUnicode(raw, i)
-        if code in (0, 0xFFFE, 0xFFFF) or code in (10, 13):
+    for i, ch in enumerate(text):
+        if ch in "\x00\ufffe\uffff\r\n":
             flush()
             continue
-        ch = chr(code)
-        generated = pdfium_c.FPDFText_IsGenerated(raw, i) == 1
-        if generated and ch == " ":  # pdfium's guess at a word break: keep it only between Latin words
+        if ch == " " and pdfium_c.FPDFText_IsGenerated(raw, i) == 1:
+            # pdfium's guess at a word break: kept only between Latin words (see pdf_layout._join)
             if cur:
                 cur.append((" ", cur[-1][3], cur[-1][2], cur[-1][3], cur[-1][4], cur[-1][5]))
             continue
-        pdfium_c.FPDFText_GetLooseCharBox(raw, i, ctypes.byref(rect))
+        get_box(raw, i, rect_ref)
+        if not cur:  # the font size rarely changes inside a run: ask once per segment
+            font_size = pdfium_c.FPDFText_GetFontSize(raw, i)
         # Producers that write "/F1 1 Tf" and scale with the text matrix report size 1: the loose box (ascent
         # to descent, ~0.91 of the size for CJK fonts) gives the size actually drawn.
-        size = max(pdfium_c.FPDFText_GetFontSize(raw, i), (rect.top - rect.bottom) / 0.91)
-        box = (ch, rect.left, rect.bottom, rect.right, rect.top, size)
+        size = max(font_size, (rect.top - rect.bottom) / 0.91)
         if cur:
             last = cur[-1]
             same_line = abs((last[2] + last[4]) / 2 - (rect.bottom + rect.top) / 2) < 0.5 * size
             near = -0.5 * size < rect.left - last[3] < 1.0 * size
             if not (same_line and near):
                 flush()
+                font_size = pdfium_c.FPDFText_GetFontSize(raw, i)
+                size = max(font_size, (rect.top - rect.bottom) / 0.91)
         if ch.strip() or cur:
-            cur.append(box)
+            cur.append((ch, rect.left, rect.bottom, rect.right, rect.top, size))
     flush()
     return segs
 
@@ -143,7 +158,10 @@ def read_pdf(
             page = pdf[index]
             width, height = page.get_size()
             segs = _segments(page.get_textpage())
-            if needs_ocr(sum(len(s.text.strip()) for s in segs), _image_coverage(page, width, height)):
+            chars = sum(len(s.text.strip()) for s in segs)
+            # Image coverage only matters for sparse pages; walking every page object costs time on text pages.
+            coverage = _image_coverage(page, width, height) if chars < SPARSE_TEXT_CHARS else 0.0
+            if needs_ocr(chars, coverage):
                 if ocr is None:
                     raise FormatError(
                         f"{name}: page {index + 1} has no text layer (scanned); OCR is needed: "
