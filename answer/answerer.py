@@ -145,12 +145,17 @@ class Answerer:
         k: int | None = None,
         no_llm: bool = False,
         on_token: Callable[[str], None] | None = None,
+        issuer: str | None = None,
+        year: str | int | None = None,
     ) -> AnswerResult:
-        """Answer ``question``; ``on_token`` receives generated text pieces as they stream."""
+        """Answer ``question``; ``on_token`` receives generated text pieces as they stream.
+
+        ``issuer`` and ``year`` restrict the sources to matching documents (see ``Searcher.allowed_rows``).
+        """
         started = time.perf_counter()
         generator = None if no_llm else self.generator
         q = self.read(question)
-        retrieved = self.retrieve(q, k or self.settings.k)
+        retrieved = self.retrieve(q, k or self.settings.k, self.searcher.allowed_rows(issuer=issuer, year=year))
         draft: Draft | None = None
         sources: list[Source] = []
         outcome = self.gate(retrieved)
@@ -176,9 +181,10 @@ class Answerer:
             raise QueryError(f"the question is too long ({len(question)} characters; at most {MAX_QUESTION_CHARS})")
         return Question(text=question, normalised=normalised, asked=classify(normalised, self._cut))
 
-    def retrieve(self, q: Question, k: int) -> Retrieved:
-        """Stage 2: the top ``k`` articles and the retrieval confidence."""
-        cands = self.searcher.candidates(q.normalised, max(50, 5 * k), self.searcher.allowed_rows())
+    def retrieve(self, q: Question, k: int, allowed: Any = None) -> Retrieved:
+        """Stage 2: the top ``k`` articles (among ``allowed`` rows, a ``Searcher.allowed_rows`` mask) and the
+        retrieval confidence."""
+        cands = self.searcher.candidates(q.normalised, max(50, 5 * k), allowed)
         results = tuple(self.searcher.rank(cands, k=k))
         confidence = assess(
             q.normalised,

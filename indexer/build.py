@@ -54,11 +54,15 @@ def build_index(
     cache_dir: Path | None = None,
     progress: bool = True,
     hnsw_threshold: int = HNSW_THRESHOLD,
+    strict: bool = False,
 ) -> BuildReport:
-    """Ingest ``paths`` and write a complete index to ``index_dir`` (replacing any old one atomically)."""
+    """Ingest ``paths`` and write a complete index to ``index_dir`` (replacing any old one atomically).
+
+    Files that cannot be read are skipped (listed in ``stats.skipped``); with ``strict`` they abort the build.
+    """
     started = time.perf_counter()
     budget = budget_for_window(embedder.max_tokens)
-    corpus = ingest(paths, budget=budget)
+    corpus = ingest(paths, budget=budget, strict=strict, progress=None if progress else False)
     logger.info(
         "ingested %d files → %d documents, %d units, %d chunks",
         corpus.stats.files,

@@ -43,11 +43,13 @@ def budget_for_window(max_model_tokens: int) -> int:
     return max(32, int((max_model_tokens - 64) * 0.85))
 
 
-def citation_for(title: str, label: str | None, heading: str | None) -> str:
-    """Copy-ready citation: 《title》第六条, or 《title》（heading） for unlabelled sections."""
+def citation_for(title: str, label: str | None, heading: str | None, page: int | None = None) -> str:
+    """Copy-ready citation: 《title》第六条, or 《title》（heading） for unlabelled sections; paged sources add
+    the page where the unit starts: 《title》第十二条（第3页）."""
+    where = f"（第{page}页）" if page else ""
     if label:
-        return f"《{title}》{label}"
-    return f"《{title}》（{heading or '前言'}）"
+        return f"《{title}》{label}{where}"
+    return f"《{title}》（{heading or '前言'}）{where}"
 
 
 def chunk_id(doc_id: str, unit_key: str, piece: int) -> str:
@@ -112,7 +114,7 @@ def chunk_units(
             if span and label and doc.doc_type == "regulation" and len(pieces) > 1:
                 label = f"{label}{span}"
             heading = unit.heading if not unit.label else None
-            citation = citation_for(doc.title, label, heading)
+            citation = citation_for(doc.title, label, heading, unit.page)
             head = label or f"（{unit.heading or '前言'}）"
             if unit.label and unit.heading:
                 head = f"{label} {unit.heading}"

@@ -13,9 +13,10 @@ Web scrapes put several documents into one file, sometimes as one physical line
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from indexer.mojibake import is_mojibake
+from indexer.formats.meta import is_header_line
+from indexer.mojibake import is_mojibake, map_private_use
 from indexer.normalise import is_boilerplate, is_traditional, normalise_line, strip_pinyin
 from indexer.records import Line, LogicalDocument
 
@@ -62,11 +63,12 @@ def reflow_line(text: str) -> tuple[list[str], bool]:
     return pieces, glued
 
 
-def prepare_lines(text: str) -> tuple[list[Line], list[int], int]:
+def prepare_lines(text: str, pages: Sequence[int | None] = ()) -> tuple[list[Line], list[int], int]:
     """Reflow, check and normalise every line of a decoded file.
 
-    Returns the kept lines, the source line numbers dropped as mojibake, and the
-    number of boilerplate lines dropped.
+    ``pages`` gives the page of each physical line for paged sources. Returns the kept
+    lines, the source line numbers dropped as mojibake, and the number of boilerplate
+    lines dropped.
     """
     lines: list[Line] = []
     damaged: list[int] = []
@@ -75,7 +77,8 @@ def prepare_lines(text: str) -> tuple[list[Line], list[int], int]:
     for no, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue
-        raw = strip_pinyin(raw)
+        # Unknown symbol-font characters (a stray \ue004 after a 项 in the law collection) are cut; the line stays.
+        raw, _ = map_private_use(strip_pinyin(raw))
         if is_mojibake(raw):
             damaged.append(no)
             continue
@@ -89,7 +92,8 @@ def prepare_lines(text: str) -> tuple[list[Line], list[int], int]:
                 boilerplate += 1
                 continue
             is_tail = glued and i == len(pieces) - 1
-            lines.append(Line(no=no, text=line, reflowed=reflowed, glued_tail=is_tail))
+            page = pages[no - 1] if no <= len(pages) else None
+            lines.append(Line(no=no, text=line, reflowed=reflowed, glued_tail=is_tail, page=page))
     return lines, damaged, boilerplate
 
 
@@ -124,11 +128,11 @@ def split_documents(source: str, lines: list[Line], damaged: Iterable[int] = ())
             groups.append((title, []))
             seen_article = False
             if rest:
-                groups[-1][1].append(Line(line.no, rest.strip(), line.reflowed))
+                groups[-1][1].append(Line(line.no, rest.strip(), line.reflowed, page=line.page))
         elif title is not None:
             groups[-1] = (title, groups[-1][1])
             if rest:
-                groups[-1][1].append(Line(line.no, rest.strip(), line.reflowed))
+                groups[-1][1].append(Line(line.no, rest.strip(), line.reflowed, page=line.page))
         else:
             groups[-1][1].append(line)
             seen_article = seen_article or bool(_ARTICLE.match(line.text))
@@ -136,6 +140,10 @@ def split_documents(source: str, lines: list[Line], damaged: Iterable[int] = ())
 
     docs: list[LogicalDocument] = []
     for title, body in (g for g in groups if g[1]):
+        if title is None:
+            # 红头 (深圳市人民政府文件), 文号 and 签发人 lines head an official document: metadata, not its title.
+            while len(body) > 1 and is_header_line(body[0].text):
+                body = body[1:]
         title = title or detect_title(body)
         if title and body and body[0].text == title:
             body = body[1:]

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from indexer.mojibake import is_mojibake
+from indexer.mojibake import is_mojibake, map_private_use
 
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_PUNCT = "，。；：！？、（）《》“”‘’【】—…·「」『』"
@@ -79,6 +79,30 @@ def is_traditional(text: str) -> bool:
     return changed >= 2 and changed / len(cjk) >= TRADITIONAL_MIN_SHARE
 
 
+# CJK Radicals Supplement forms that stand for a simplified ideograph (no NFKC mapping exists for them).
+_RADICAL_SUPPLEMENT = {
+    "\u2e9f": "母", "\u2ea0": "民", "\u2ec4": "西", "\u2ec5": "见", "\u2ec6": "角", "\u2ec9": "贝",
+    "\u2ecb": "车", "\u2ed3": "长", "\u2ed4": "门", "\u2ed8": "青", "\u2eda": "页", "\u2edb": "风",
+    "\u2edc": "飞", "\u2edd": "食", "\u2ee2": "马", "\u2ee3": "骨", "\u2ee4": "鬼", "\u2ee5": "鱼",
+    "\u2ee6": "鸟", "\u2ee8": "麦", "\u2ee9": "黄", "\u2eec": "齐", "\u2eee": "齿", "\u2ef0": "龙",
+    "\u2ef3": "龟",
+}  # fmt: skip
+_RADICALS = re.compile("[\u2e80-\u2eff\u2f00-\u2fdf]")
+
+
+def _radical(m: re.Match[str]) -> str:
+    ch = m.group(0)
+    if ch in _RADICAL_SUPPLEMENT:
+        return _RADICAL_SUPPLEMENT[ch]
+    mapped = unicodedata.normalize("NFKC", ch)
+    return mapped if mapped != ch else ch
+
+
+def map_radicals(text: str) -> str:
+    """Kangxi radicals (U+2F00–U+2FDF) and common CJK radical-supplement forms → the ideographs they depict."""
+    return _RADICALS.sub(_radical, text)
+
+
 _FULLWIDTH_ALNUM = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\u3000\u2000-\u200a]")
 _HALF_TO_FULL = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！"}
 _HALF_PUNCT_IN_CJK = re.compile(f"(?<=[{CJK}{_CJK_PUNCT}\\d%）])([,;:?!])(?=[{CJK}{_CJK_PUNCT}“‘（(《])")
@@ -131,7 +155,7 @@ def normalise_line(line: str, *, simplify: bool = True) -> str:
     ``simplify`` converts traditional → simplified; callers decide it per file with
     ``is_traditional`` so that simplified text is never altered.
     """
-    line = strip_pinyin(line)
+    line = map_radicals(strip_pinyin(line))
     if simplify:
         line = to_simplified(line)
     line = unify_width(line)
@@ -198,7 +222,7 @@ def normalise_text(text: str) -> NormalisedText:
     for no, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue
-        unpinyined = strip_pinyin(raw)
+        unpinyined, _ = map_private_use(strip_pinyin(raw))
         if is_mojibake(unpinyined):
             dropped.append(DroppedLine(no, "mojibake", raw.strip()))
             continue

@@ -12,6 +12,8 @@ from indexer.catalog import Catalog, fallback_doc_id, load_catalogs
 from indexer.chunking import chunk_units
 from indexer.dedupe import merge_copies
 from indexer.documents import prepare_lines, split_documents
+from indexer.formats import ReadResult
+from indexer.formats.meta import TextMeta, find_text_meta
 from indexer.lawmeta import (
     CURRENT,
     SUPERSEDED,
@@ -22,8 +24,9 @@ from indexer.lawmeta import (
     version_of,
     version_status,
 )
-from indexer.reading import iter_source_paths, read_source
+from indexer.reading import scan_sources
 from indexer.records import Chunk, DocumentInfo, LogicalDocument, MergedUnit, Unit
+from indexer.sources import SkippedFile, read_sources
 from indexer.structure import document_kind, parse_units
 from indexer.tokenise import JiebaTokenizer, domain_terms
 
@@ -32,6 +35,10 @@ logger = logging.getLogger(__name__)
 
 class EmptyCorpusError(ValueError):
     """Nothing indexable was found in the given paths."""
+
+
+class StrictIngestError(ValueError):
+    """``strict`` ingest and some file could not be read (the message lists them)."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,9 @@ class IngestStats:
     mojibake_lines: int
     boilerplate_lines: int
     superseded_documents: int = 0
+    skipped: tuple[SkippedFile, ...] = ()  # files that could not be read, with reason and fix
+    problems: tuple[str, ...] = ()  # folders that could not be looked into, files of other types
+    ocr_pages: int = 0  # pages without a text layer, read by OCR
 
 
 @dataclass(frozen=True)
@@ -85,33 +95,83 @@ def mark_superseded(documents: Sequence[DocumentInfo]) -> list[DocumentInfo]:
     ]
 
 
-def ingest(paths: Sequence[Path], *, budget: int, catalog: Catalog | None = None) -> Corpus:
+def document_metadata(doc: LogicalDocument, read: ReadResult | None) -> TextMeta:
+    """文号, issuer and dates of a document: what its file states (HTML meta, 信息公开 table), else its text.
+
+    The head of the file is searched too, because 红头 and 文号 lines come before the title and are not part
+    of the document's body.
+    """
+    head = [b.text for b in read.blocks[:15]] if read is not None and doc.part == 0 else []
+    from_text = find_text_meta([*head, *(line.text for line in doc.lines)], head=len(head) + 12)
+    meta = read.meta if read is not None and doc.part == 0 else None
+    return TextMeta(
+        doc_number=(meta.doc_number if meta else None) or from_text.doc_number,
+        issuer=(meta.issuer if meta else None) or from_text.issuer,
+        adopted=from_text.adopted,
+        effective=(meta.effective if meta else None) or from_text.effective,
+        published=(meta.published if meta else None) or from_text.published,
+    )
+
+
+def merge_metadata(found: Sequence[TextMeta]) -> TextMeta:
+    """Each field from the first record that has it."""
+
+    def first(field: str) -> str | None:
+        return next((getattr(m, field) for m in found if getattr(m, field)), None)
+
+    return TextMeta(
+        doc_number=first("doc_number"),
+        issuer=first("issuer"),
+        adopted=first("adopted"),
+        effective=first("effective"),
+        published=first("published"),
+    )
+
+
+def ingest(
+    paths: Sequence[Path],
+    *,
+    budget: int,
+    catalog: Catalog | None = None,
+    strict: bool = False,
+    progress: bool | None = None,
+) -> Corpus:
     """Ingest files and folders into de-duplicated documents and chunks.
 
     ``budget`` is the chunk size limit in jieba tokens (see ``chunking.budget_for_window``).
-    ``catalog`` defaults to the ``catalog.toml`` files found in the given folders.
+    ``catalog`` defaults to the ``catalog.toml`` files found in the given folders. A file that cannot be
+    read is skipped and listed in ``stats.skipped`` (with ``strict``, it is an error instead). ``progress``:
+    bars for reading and OCR (None: only on a terminal).
     """
-    files = list(iter_source_paths(paths))
+    scan = scan_sources(paths)
+    files = list(scan.files)
     if catalog is None:
         catalog = load_catalogs({p if p.is_dir() else p.parent for p in paths})
     logical: list[LogicalDocument] = []
     fronts: dict[str, FrontMatter] = {}
+    reads: dict[str, ReadResult] = {}
     mojibake = boilerplate = 0
-    for path in files:
-        source = read_source(path)
-        text = source.text
-        front = parse_front_matter(text) if path.suffix.lower() == ".md" else None
+    results, skipped = read_sources(files, progress=progress)
+    if strict and (skipped or scan.problems):
+        raise StrictIngestError(
+            "--strict: " + "; ".join([*(s.message for s in skipped), *scan.problems]) + " (nothing was indexed)"
+        )
+    for path, result in results:
+        reads[path.name] = result
+        text = result.text
+        front = parse_front_matter(text) if result.format == "markdown" else None
         if front is not None:
             fronts[path.name] = front
             text = blank_front_matter(text, front)
-        lines, damaged, dropped = prepare_lines(text)
+        lines, damaged, dropped = prepare_lines(text, result.pages)
         mojibake += len(damaged)
         boilerplate += dropped
         if damaged:
             logger.warning("%s: %d line(s) of mojibake left out", path.name, len(damaged))
         logical.extend(split_documents(path.name, lines, damaged))
     if not logical:
-        raise EmptyCorpusError(f"no text found in {', '.join(str(p) for p in paths)}")
+        reasons = "".join(f"\n  {s.message}" for s in skipped)
+        raise EmptyCorpusError(f"no text found in {', '.join(str(p) for p in paths)}{reasons}")
     units = [parse_units(doc) for doc in logical]
     merged_docs = merge_copies(logical, units)
 
@@ -128,17 +188,24 @@ def ingest(paths: Sequence[Path], *, budget: int, catalog: Catalog | None = None
         doc_type = (entry.doc_type if entry else None) or guess_doc_type(merged.primary, title)
         # Only a file's first document is the law its front matter describes (a file may append others).
         front = fronts.get(merged.primary.source) if merged.primary.part == 0 else None
+        # Copies of one document in several formats each know part of it (the HTML page its 文号, the PDF
+        # its 红头): take each field from the first copy that has it, the primary copy first.
+        copies = [merged.primary] + [
+            d for d in logical if d is not merged.primary and d.source in merged.sources and d.title == merged.title
+        ]
+        found = merge_metadata([document_metadata(d, reads.get(d.source)) for d in copies])
         info = DocumentInfo(
             doc_id=doc_id,
             title=title,
             doc_type=doc_type,
-            issuer=entry.issuer if entry else None,
-            adopted=(entry.adopted if entry else None) or (front.adopted if front else None),
-            effective=(entry.effective if entry else None) or (front.effective if front else None),
-            published=entry.published if entry else None,
+            issuer=(entry.issuer if entry else None) or found.issuer,
+            adopted=(entry.adopted if entry else None) or (front.adopted if front else None) or found.adopted,
+            effective=(entry.effective if entry else None) or (front.effective if front else None) or found.effective,
+            published=(entry.published if entry else None) or found.published,
             sources=merged.sources,
             version=version_of(merged.primary.source),
             amended=front.amended if front else None,
+            doc_number=found.doc_number,
         )
         documents.append(info)
         merged_units[doc_id] = tuple(MergedUnit(doc_id, u, srcs, n) for u, srcs, n in merged.units)
@@ -159,5 +226,8 @@ def ingest(paths: Sequence[Path], *, budget: int, catalog: Catalog | None = None
         mojibake_lines=mojibake,
         boilerplate_lines=boilerplate,
         superseded_documents=sum(d.status == SUPERSEDED for d in documents),
+        skipped=tuple(skipped),
+        problems=scan.problems,
+        ocr_pages=sum(len(r.ocr_pages) for _, r in results),
     )
     return Corpus(tuple(documents), merged_units, tuple(chunks), tokenizer, stats)

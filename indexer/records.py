@@ -15,6 +15,7 @@ class Line:
     text: str
     reflowed: bool = False  # cut out of an over-long physical line
     glued_tail: bool = False  # short heading stuck to the end of an over-long line
+    page: int | None = None  # page of a paged source (PDF, OFD)
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Unit:
     paragraphs: tuple[str, ...]  # 款 for articles (项 lines joined into their 款), paragraphs otherwise
     order: int  # position in the document
     damaged: bool = False  # a mojibake line was dropped from inside this unit
+    page: int | None = None  # page where the unit starts, for paged sources
 
     @property
     def key(self) -> str:
@@ -71,6 +73,7 @@ class DocumentInfo:
     status: str = "current"  # current | superseded (an older dated version of a law)
     superseded_by: str | None = None  # doc_id of the newer version
     amended: str | None = None  # date of the last amendment in the file's metadata
+    doc_number: str | None = None  # 文号, e.g. 国发〔2017〕35号
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,8 @@ def parse_units(doc: LogicalDocument) -> list[Unit]:
         units = _parse_outline(doc.lines)
     else:
         units = _parse_prose(doc.lines)
-    return _mark_damaged(units, doc.damaged_lines)
+    pages = {line.no: line.page for line in doc.lines if line.page is not None}
+    return _mark_damaged(units, doc.damaged_lines, pages)
 
 
 class _Builder:
@@ -218,11 +219,16 @@ def _parse_prose(lines: Sequence[Line]) -> list[tuple[int, Unit]]:
     return b.units
 
 
-def _mark_damaged(units: list[tuple[int, Unit]], damaged: Sequence[int]) -> list[Unit]:
-    """A unit is damaged when a dropped mojibake line lies between its first line and the next unit's."""
+def _mark_damaged(
+    units: list[tuple[int, Unit]], damaged: Sequence[int], pages: dict[int, int] | None = None
+) -> list[Unit]:
+    """A unit is damaged when a dropped mojibake line lies between its first line and the next unit's.
+
+    Each unit also gets the page of its first line (paged sources only).
+    """
     out: list[Unit] = []
     for i, (start, unit) in enumerate(units):
         end = units[i + 1][0] if i + 1 < len(units) else 10**9
         hit = any(start <= n < end for n in damaged)
-        out.append(replace(unit, order=i, damaged=hit))
+        out.append(replace(unit, order=i, damaged=hit, page=(pages or {}).get(start)))
     return out

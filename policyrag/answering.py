@@ -81,7 +81,10 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     settings = settings_from_args(args, generator=args.generator)
     answerer = open_answerer(settings, no_llm=args.no_llm)
     if args.jsonl:
-        return jsonl_loop(stdin, out, "question", lambda q: answerer.ask(q, k=args.k, no_llm=args.no_llm).to_dict())
+        filters = {"issuer": args.issuer, "year": args.year}
+        return jsonl_loop(
+            stdin, out, "question", lambda q: answerer.ask(q, k=args.k, no_llm=args.no_llm, **filters).to_dict()
+        )
     streamed: list[str] = []
 
     def on_token(piece: str) -> None:
@@ -90,7 +93,14 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
         out.flush()
 
     try:
-        result = answerer.ask(args.question, k=args.k, no_llm=args.no_llm, on_token=None if args.json else on_token)
+        result = answerer.ask(
+            args.question,
+            k=args.k,
+            no_llm=args.no_llm,
+            on_token=None if args.json else on_token,
+            issuer=args.issuer,
+            year=args.year,
+        )
     except QueryError as exc:
         raise CLIError(str(exc)) from exc
     if args.json:

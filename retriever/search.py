@@ -10,6 +10,7 @@ import numpy as np
 from indexer.lawmeta import SUPERSEDED
 from indexer.normalise import normalise_query
 from models.embedders import Embedder
+from retriever.docfilter import FilterError, matching_documents
 from retriever.fusion import FusionConfig, fuse
 from retriever.rerank import AuthorityPrior
 from retriever.results import SearchResponse, SearchResult
@@ -61,18 +62,32 @@ class Searcher:
         )
 
     def allowed_rows(
-        self, doc: str | None = None, doc_type: str | None = None, *, include_superseded: bool = False
+        self,
+        doc: str | None = None,
+        doc_type: str | None = None,
+        *,
+        include_superseded: bool = False,
+        issuer: str | None = None,
+        year: str | int | None = None,
     ) -> np.ndarray | None:
         """Boolean row mask for the filters, or None when every row may be returned.
 
         Superseded versions of a law are left out unless ``include_superseded`` is set or
-        the document is asked for by id.
+        the document is asked for by id. ``issuer`` (part of the issuing body's name) and
+        ``year`` (``2019`` or ``2019-2022``, any of the document's dates) filter by metadata.
         """
         mask: np.ndarray | None = None
+        if issuer is not None or year is not None:
+            try:
+                ids = matching_documents(self.index.documents, issuer=issuer, year=year)
+            except FilterError as exc:
+                raise QueryError(str(exc)) from exc
+            mask = np.isin(self._doc_of_row, sorted(ids))
         if doc is not None:
             if doc not in self._doc_ids:
                 raise QueryError(f"unknown document id {doc!r}; see: policyrag documents")
-            mask = self._doc_of_row == doc
+            by_doc = self._doc_of_row == doc
+            mask = by_doc if mask is None else mask & by_doc
         if doc_type is not None:
             by_type = self._type_of_row == doc_type
             mask = by_type if mask is None else mask & by_type
@@ -133,6 +148,8 @@ class Searcher:
         doc_type: str | None = None,
         mode: str = "hybrid",
         include_superseded: bool = False,
+        issuer: str | None = None,
+        year: str | int | None = None,
     ) -> SearchResponse:
         """Rank units for ``query``; at most one result per article (its best-matching piece)."""
         started = time.perf_counter()
@@ -143,7 +160,7 @@ class Searcher:
             raise QueryError(f"k must be between 1 and {MAX_K}, got {k}")
         if mode not in SEARCH_MODES:
             raise QueryError(f"unknown mode {mode!r}; valid: {', '.join(SEARCH_MODES)}")
-        allowed = self.allowed_rows(doc, doc_type, include_superseded=include_superseded)
+        allowed = self.allowed_rows(doc, doc_type, include_superseded=include_superseded, issuer=issuer, year=year)
         cands = self.candidates(normalised, max(50, 5 * k), allowed)
         results = self.rank(cands, k=k, mode=mode)
         took = (time.perf_counter() - started) * 1000

@@ -115,9 +115,13 @@ def create_app(
         k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
         doc: Annotated[str | None, Query(description="only this document id")] = None,
         include_superseded: Annotated[bool, Query(description="also search older versions of laws")] = False,
+        issuer: Annotated[str | None, Query(min_length=1, max_length=100, description="issuing body")] = None,
+        year: Annotated[str | None, Query(pattern=r"^\d{4}(-\d{4})?$", description="YYYY or YYYY-YYYY")] = None,
     ) -> dict[str, Any]:
         try:
-            response = await run_in_threadpool(searcher.search, q, k=k, doc=doc, include_superseded=include_superseded)
+            response = await run_in_threadpool(
+                searcher.search, q, k=k, doc=doc, include_superseded=include_superseded, issuer=issuer, year=year
+            )
         except QueryError as exc:
             status = 404 if doc is not None and doc not in app.state.documents else 422
             raise HTTPException(status_code=status, detail=str(exc)) from exc
@@ -131,7 +135,9 @@ def create_app(
         uses_model = generator is not None and not body.no_llm
 
         def work(on_token: Callable[[str], None] | None = None) -> AnswerResult:
-            return answerer.ask(body.question, k=body.k, no_llm=body.no_llm, on_token=on_token)
+            return answerer.ask(
+                body.question, k=body.k, no_llm=body.no_llm, on_token=on_token, issuer=body.issuer, year=body.year
+            )
 
         if "text/event-stream" in request.headers.get("accept", ""):
             if uses_model and gate.waiting >= gate.max_waiting:

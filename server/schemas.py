@@ -13,3 +13,5 @@ class AskRequest(BaseModel):
     question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
     k: int = Field(4, ge=1, le=20)
     no_llm: bool = False
+    issuer: str | None = Field(None, min_length=1, max_length=100, description="only documents of this issuer")
+    year: str | None = Field(None, pattern=r"^\d{4}(-\d{4})?$", description="only documents dated YYYY or YYYY-YYYY")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.mojibake import is_mojibake, mojibake_spans
+from indexer.mojibake import is_mojibake, map_private_use, mojibake_spans
 from indexer.normalise import (
     is_boilerplate,
     normalise_line,
@@ -263,6 +263,48 @@ def test_foreign_script_without_chinese_is_not_mojibake() -> None:
     assert not is_mojibake("What is AI? Why?")
 
 
+# Lines from real regulations that the old rule (any Greek/Cyrillic/private-use letter) dropped.
+SYMBOL_LINES = [
+    "（三）汞≤0.6μg/g，铅≤1.0mg/kg；",
+    "第五条　含β-内酰胺类抗生素的药品，应当单独存放。",
+    "α-六氯环己烷的残留限量按照国家标准执行。",
+    "声学阻抗单位为Pa·s/m，磁通单位为λ·s。",
+    "钢筋直径不小于Ф40mm。",
+    "使用β受体阻滞剂的患者应当定期复查。",  # one Greek letter between ideographs proves nothing
+    "含有放射α粒子和β粒子的物质，应当按照放射性废物管理。",  # nor do two
+    "（九）曲马多、γ-羟丁酸二千克以上；",  # from the law collection
+    "第一百条　犯罪嫌疑人有下列违反取保候审规定的行为，人民检察院应当对犯罪嫌疑人予以逮捕：\ue004",
+    "每只不超过0\ue01025千克。",  # a symbol-font decimal point
+]
+
+
+@pytest.mark.parametrize("line", SYMBOL_LINES)
+def test_scientific_symbols_are_not_mojibake(line: str) -> None:
+    assert not is_mojibake(map_private_use(line)[0])
+
+
+def test_symbol_font_private_use_characters_are_mapped() -> None:
+    assert map_private_use("每只不超过0\ue01025千克") == ("每只不超过0.25千克", 0)
+    assert map_private_use("温度\uf0b12\uf0b0C，误差\uf0a31%") == ("温度±2°C，误差≤1%", 0)
+    assert map_private_use("\uf06c第一项") == ("•第一项", 0)  # Wingdings bullet
+    # An unknown private-use character is removed on its own; the rest of the line stays.
+    assert map_private_use("数据\ue7c7开放") == ("数据开放", 1)
+
+
+def test_three_wedged_greek_letters_make_a_line_garbled() -> None:
+    assert is_mojibake("融資擔鹱饔茫哟髮θ斯悄艹ν鮿企業λ信用")
+    assert not is_mojibake("融資擔鹱饔茫哟髮θ斯悄艹ν鮿企業信用")
+
+
+def test_prepare_lines_keeps_symbols_and_cuts_unknown_private_use() -> None:
+    from indexer.documents import prepare_lines
+
+    text = "\n".join(["汞≤0.6μg/g", "数据\ue7c7开放", "。ㄒ唬┭芯恐贫ㄈ斯ぶ悄"])
+    lines, damaged, _ = prepare_lines(text)
+    assert [line.text for line in lines] == ["汞≤0.6μg/g", "数据开放"]
+    assert damaged == [3]
+
+
 def test_half_width_question_mark_is_not_mojibake() -> None:
     assert not is_mojibake("什么是人工智能?")
     assert not is_mojibake("什么是人工智能?人工智能是指")  # scraped pages use half-width '?'
@@ -312,3 +354,20 @@ def test_simplified_text_is_never_altered_by_t2s() -> None:
         "第六条市工业和信息化部门是人工智能产业主管部门。",
     ]
     assert normalise_query("人工智能產業的主管部門是哪個部門？") == "人工智能产业的主管部门是哪个部门？"
+
+
+def test_corpus_003_still_loses_exactly_its_nine_garbled_lines() -> None:
+    from pathlib import Path
+
+    from indexer.documents import prepare_lines
+
+    text = (Path(__file__).resolve().parents[1] / "corpus" / "003_4d3b2a425f2a4fe0.txt").read_text(encoding="utf-8")
+    _, damaged, _ = prepare_lines(text)
+    assert damaged == [51, 104, 119, 120, 121, 123, 140, 144, 145]
+
+
+def test_radicals_become_ideographs_in_text_and_queries() -> None:
+    from indexer.normalise import normalise_line, normalise_query
+
+    assert normalise_line("⼈⼯智能产业⻓期发展", simplify=False) == "人工智能产业长期发展"
+    assert normalise_query("⼈⼯智能") == "人工智能"

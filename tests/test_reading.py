@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import pytest
 
-from indexer.reading import UnreadableFileError, decode_bytes, iter_source_paths, read_source
+from indexer.reading import UnreadableFileError, decode_bytes, iter_source_paths, read_source, scan_sources
 
 # Two lines in the style of corpus/001 (simplified, full-width punctuation).
 TEXT = (
@@ -78,7 +79,7 @@ def test_nul_bytes_inside_otherwise_valid_utf8_are_refused() -> None:
 
 
 @pytest.mark.parametrize("name", ["notice.pdf", "notice.docx", "notice"])
-def test_unsupported_suffix_is_refused(tmp_path: Path, name: str) -> None:
+def test_read_source_is_for_text_files_only(tmp_path: Path, name: str) -> None:
     path = _write(tmp_path, name, TEXT.encode("utf-8"))
     with pytest.raises(UnreadableFileError, match="unsupported file type"):
         read_source(path)
@@ -114,11 +115,21 @@ def test_missing_path_raises(tmp_path: Path) -> None:
 
 def test_folder_expansion_is_sorted_recursive_and_filtered(tmp_path: Path) -> None:
     root = tmp_path / "corpus"
-    for name in ["b.txt", "a.md", "d.TXT", "c.pdf", "notes.docx", "sub/e.txt", "sub/z.md", "sub/y.html"]:
+    for name in ["b.txt", "a.md", "d.TXT", "c.pdf", "notes.docx", "sub/e.txt", "sub/z.md", "sub/y.html", "x.xlsx"]:
         _write(root, name, TEXT.encode("utf-8"))
     (root / "folder.txt").mkdir()  # a folder with a .txt name is not a file
     found = list(iter_source_paths([root]))
-    assert found == [root / "a.md", root / "b.txt", root / "d.TXT", root / "sub" / "e.txt", root / "sub" / "z.md"]
+    assert found == [
+        root / "a.md",
+        root / "b.txt",
+        root / "c.pdf",
+        root / "d.TXT",
+        root / "notes.docx",
+        root / "sub" / "e.txt",
+        root / "sub" / "y.html",
+        root / "sub" / "z.md",
+    ]
+    assert any("ignored 1 file(s) of other types (.xlsx: 1)" in p for p in scan_sources([root]).problems)
 
 
 def test_explicit_files_keep_the_given_order(tmp_path: Path) -> None:
@@ -130,7 +141,45 @@ def test_explicit_files_keep_the_given_order(tmp_path: Path) -> None:
 def test_empty_folder_yields_nothing_and_warns(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    _write(empty, "readme.pdf", b"%PDF")
+    _write(empty, "picture.png", b"\x89PNG")
     with caplog.at_level(logging.WARNING, logger="indexer.reading"):
         assert list(iter_source_paths([empty])) == []
-    assert "no .txt or .md files" in caplog.text
+    assert "no supported files found" in caplog.text
+
+
+def test_symlinked_and_unreadable_subfolders_are_reported(tmp_path: Path) -> None:
+    root = tmp_path / "corpus"
+    _write(root, "a.txt", TEXT.encode("utf-8"))
+    outside = tmp_path / "elsewhere"
+    _write(outside, "b.txt", TEXT.encode("utf-8"))
+    (root / "link").symlink_to(outside, target_is_directory=True)
+    (root / "gone.txt").symlink_to(tmp_path / "missing.txt")
+    locked = root / "locked"
+    _write(locked, "c.txt", TEXT.encode("utf-8"))
+    locked.chmod(0)
+    try:
+        scan = scan_sources([root])
+        if os.access(locked, os.R_OK):  # root ignores permissions: only the symlink can be checked
+            assert scan.files == (root / "a.txt", locked / "c.txt")
+        else:
+            assert scan.files == (root / "a.txt",)
+            assert any("locked: folder not readable" in p for p in scan.problems)
+    finally:
+        locked.chmod(0o755)
+    assert any("link: symlinked folder not followed" in p for p in scan.problems)
+    assert any("gone.txt: broken symbolic link" in p for p in scan.problems)
+
+
+def test_utf16_without_bom_is_text_not_binary() -> None:
+    for enc in ("utf-16-le", "utf-16-be"):
+        text, encoding = decode_bytes(("第一条 数据开放\n" + TEXT).encode(enc), name="x.txt")
+        assert text.startswith("第一条 数据开放") and encoding == enc
+
+
+def test_latin1_mojibake_is_refused_not_indexed() -> None:
+    for codec, errors in (("latin-1", "strict"), ("cp1252", "ignore")):  # bytes cp1252 lacks get lost
+        garbled = (TEXT * 3).encode("utf-8").decode(codec, errors=errors).encode("utf-8")
+        with pytest.raises(UnreadableFileError, match="decoded as Latin-1"):
+            decode_bytes(garbled, name="garbled.txt")
+    # Real Latin text with accents is not mojibake.
+    assert decode_bytes("Café, naïve, Zürich — résumé".encode(), name="latin.txt")[0].startswith("Café")
