@@ -18,7 +18,15 @@ from answer.confidence import Confidence, ConfidenceRule, assess
 from answer.extractive import extractive_answer
 from answer.prompt import ABSTAIN_SENTENCE, QUOTED_PREFIX, build_messages
 from answer.question import AskedDetail, classify
-from answer.slots import Partial, answering_passages, focus_terms, holds_focus, partial_answer, partial_text
+from answer.slots import (
+    CATEGORY_NOUNS,
+    Partial,
+    answering_passages,
+    focus_terms,
+    holds_focus,
+    partial_answer,
+    partial_text,
+)
 from answer.sources import Source, build_sources
 from answer.values import Tagger
 from answer.verify import Citation, VerifiedAnswer, refuses, verify_answer, with_markers
@@ -338,7 +346,8 @@ class Answerer:
         """Passages that hold every slot's focus and value (empty for a question with no slot)."""
         pairs: list[tuple[Source, str]] = []
         for ask in q.asked.slots:
-            pairs += [p for p in answering_passages(ask, sources, cut=self._cut, tagger=self._tagger) if p not in pairs]
+            found = answering_passages(ask, sources, cut=self._cut, tagger=self._tagger, question=q.normalised)
+            pairs += [p for p in found if p not in pairs]
         return pairs
 
     def _cites_answer(self, q: Question, verified: VerifiedAnswer, answering: Sequence[tuple[Source, str]]) -> bool:
@@ -357,7 +366,9 @@ class Answerer:
             return _quote(answering[:2]) if answering else None
         quoted = extractive_answer(q.normalised, sources, terms=self._terms)
         lists = [a for a in q.asked.asks if a.kind == "list"]
-        if lists and not any(holds_focus(c.quote, focus_terms(lists[0], self._cut)) for c in quoted.citations):
+        words = self._cut(lists[0].focus) if lists else []
+        terms = focus_terms(lists[0], self._cut) if lists and words[-1] not in CATEGORY_NOUNS else ()
+        if terms and not any(holds_focus(c.quote, terms) for c in quoted.citations):
             return None
         return quoted if quoted.citations else None
 

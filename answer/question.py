@@ -36,7 +36,7 @@ _CUES: tuple[tuple[str, str], ...] = (
     (
         "place",
         rf"在哪里|在哪儿|在什么地方|什么地方|哪里|哪儿|何地|哪个(?:平台|区|市)|网址"
-        rf"|哪[{_NUM}]*[个座些]?(?:网站|网址|国家|城市|地区|区域|省份|省|园区|片区|地方)",
+        rf"|哪[{_NUM}]*[个座些家]?(?:网站|网址|国家|城市|地区|区域|省份|省|园区|片区|地方|产业基地|基地|医院)",
     ),
     (
         "body",
@@ -66,6 +66,7 @@ GENERIC = frozenset(
     需要 要求 可以 能够 应该 应当 是 有 要 能 会 多少 几 哪个 哪些 什么 怎么 怎样 如何 是否 谁 多大 多久 哪里 时候 何时
     情况 问题 方面 相关 有关 这个 那个 其中 一下 一共 总共 到底 究竟 正式 目前为止 已经 最终 之前 以后
     它 它们 他 他们 她 我们 你们 其 这项 该项 此项 任务 希望 打算 准备 想 想要 计划要 前面 后面 一般
+    最先 最早 首先 首次 那次 这次 那个 当时
     """.split()
 )
 
@@ -124,8 +125,8 @@ def _cues(clause: str) -> list[tuple[int, int, str]]:
     for start, _, end, kind in found:
         if start < taken_until:
             continue
-        if out and out[-1][1] == start and out[-1][2] == kind:
-            out[-1] = (out[-1][0], end, kind)  # 多大 + 比例: one cue
+        if out and out[-1][2] == kind and re.fullmatch(r"[到至和与或、]?", clause[out[-1][1] : start]):
+            out[-1] = (out[-1][0], end, kind)  # 多大 + 比例, 从哪一年到哪一年: one cue
         else:
             out.append((start, end, kind))
         taken_until = end
@@ -136,7 +137,7 @@ _TRAILING = frozenset(
     """
     是 为 有 要 在 由 向 到 能 会 可以 应当 需要 达到 大概 大约 最多 最高 最低 一共 共 的 能够
     可 将 还 都 又 占 给予 对 按照 从 自 于 被 给 拿到 能拿到 获得 得到 属于 了 过 着 做到 实现
-    排 排在 提出 定 来 去 共有 总共 和 与 同 跟 《 》 “ ” " 「 」
+    排 排在 提出 定 来 去 共有 总共 和 与 同 跟 这 那 落 落在 位于 坐落 《 》 “ ” " 「 」
     """.split()
 )
 # Words that name the slot itself rather than the thing it belongs to: their value is the answer
@@ -145,7 +146,7 @@ SLOT_NOUNS = frozenset(
     """
     金额 数额 数量 数目 规模 比例 占比 比重 额度 上限 下限 标准 时间 日期 期限 时限 年份 时候
     网站 网址 平台 部门 机构 机关 单位 组织 主体 人员 人 对象 地方 地点 地区 城市 国家 区域 钱 多少
-    总额 总量 人数 个数 次数 多大 工作日 省份 片区 园区 委员会
+    总额 总量 人数 个数 次数 多大 工作日 省份 片区 园区 委员会 基地 产业基地 医院 目标
     """.split()
 )
 _EVENT = frozenset(
@@ -157,7 +158,8 @@ _EVENT = frozenset(
 )
 # Cues that name their slot, and the slot implied by a cue that names none (for the missing detail).
 _OWN_NOUN = re.compile(
-    r"(部门|机构|单位|委员会|组织|主体|政府|网站|网址|平台|工作日|城市|地区|区域|省份|比例|占比|比重|额度|上限|下限|期限)$"
+    r"(部门|机构|单位|委员会|组织|主体|政府|网站|网址|平台|工作日|城市|地区|区域|省份|比例|占比|比重|额度|上限|下限|期限"
+    r"|医院|产业基地|基地|园区|片区)$"
 )
 _TOWARDS = frozenset("向 到 去 找 跟 给 在 从 往".split())  # 向*哪个部门*申请: the asker goes there
 _IMPLIED = {"time": "时间", "body": "", "place": "地点", "quantity": "数额"}
@@ -166,7 +168,12 @@ OPEN_DETAIL = {"time": "具体时间", "body": "具体主体", "place": "具体�
 
 
 def _content(token: str) -> bool:
-    return bool(re.search(r"[\u4e00-\u9fffA-Za-z0-9]", token)) and token not in _TRAILING
+    return bool(re.search(r"[\u4e00-\u9fffA-Za-z0-9]", token)) and not _trailing(token)
+
+
+def _trailing(token: str) -> bool:
+    """A function word that ends a phrase before a cue (是, 由, or jieba's glued 是从)."""
+    return token in _TRAILING or all(ch in _TRAILING for ch in token)
 
 
 def _phrase(tokens: list[str], *, from_end: bool, size: int = 2) -> str:
@@ -175,7 +182,7 @@ def _phrase(tokens: list[str], *, from_end: bool, size: int = 2) -> str:
     的 is skipped while nothing but slot nouns is picked (基金群的*规模* → 基金群的规模 keeps 基金群).
     """
     seq = list(reversed(tokens)) if from_end else tokens
-    while seq and (seq[0] in _TRAILING or seq[0] in GENERIC):
+    while seq and (_trailing(seq[0]) or seq[0] in GENERIC):
         seq = seq[1:]
     picked: list[str] = []
     for tok in seq:

@@ -40,6 +40,14 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "投诉": ("举报", "检举"),
 }
 _HEADING_CHARS = 30
+# What a list is a list *of* when it names a kind rather than a thing (哪些政策, 哪些方面): the article that
+# answers lists the items and need not repeat the kind; 哪些*税收优惠* names a thing it must mention.
+CATEGORY_NOUNS = frozenset(
+    """
+    政策 方向 方面 措施 内容 领域 工作 要求 职责 任务 形式 方式 途径 事项 问题 原则 目标 作用 特点 优势 重点 环节
+    类 种 项 举措 支持 服务 产品 技术 活动 制度 机制 手段 条件 做法 规定 办法 能力 场景 应用 行业 产业
+    """.split()
+)
 _VERBS_1 = frozenset("罚 奖 补 租 借 税".split())  # one-character words that carry a focus
 _FUNCTION = frozenset("的 了 和 与 及 或 在 对 为 由 向 从 上 下 中 前 后 里 内 外 个 项 家 起".split())
 _MONEY_NOUNS = (
@@ -59,6 +67,7 @@ _MONEY_NOUNS = (
     "出资",
 )
 _PERCENT_NOUNS = ("比例", "占比", "比重", "百分之", "增长率", "增速", "率")
+_AREA_NOUNS = frozenset("城市 国家 地区 区域 省 省份 地方 地点 区 市".split())
 # A named web site (深圳政府在线网站, 市政府门户网站); not 互联网/物联网, which are no addresses.
 _WEBSITE = re.compile(r"[\u4e00-\u9fff]{2,}(?:网站|官网|门户网)")
 # Who a rule names when it names a kind of actor rather than a body (奖励的对象是谁 → 个人、组织).
@@ -103,6 +112,8 @@ def holds_focus(passage: str, terms: Sequence[str]) -> bool:
         variants.add(tail)
     if len(head) >= 3 and head[-2:] in SLOT_NOUNS:
         variants.add(head[:-2])  # 主管机关 → 主管: the slot noun is what the value supplies
+    if len(head) == 3 and head[:2] not in GENERIC:
+        variants.add(head[:2])  # 实施期 → 实施
     if any(v in passage for v in variants):
         return True
     return len(terms) > 1 and all(t in passage for t in terms)
@@ -121,20 +132,33 @@ def holds_value(ask: Ask, passage: str, *, cut: Callable[[str], list[str]], tagg
     if ask.kind == "body":
         return bool(org_mentions(passage, cut) or people(passage, tagger) or _ACTORS.search(passage))
     if ask.kind == "place":
+        if noun == "网址":
+            return bool(urls(passage))  # the corpus naming a site (…开放网站…子站) gives no address
+        if noun == "网站":
+            return bool(urls(passage)) or bool(_WEBSITE.search(passage))
+        if noun and noun not in _AREA_NOUNS:
+            # 哪家*医院*, 哪个产业*基地*: a name of that kind (深圳第三人民医院, 罗湖人工智能产业基地)
+            kind = noun[-2:]
+            return bool(re.search(rf"[\u4e00-\u9fffA-Za-z0-9]{{2,}}{kind}", passage))
         if not noun and org_mentions(passage, cut):
             return True  # 向哪里检举: where to go is a body
-        if noun in {"网站", "网址"}:
-            return bool(urls(passage)) or bool(_WEBSITE.search(passage))
-        if noun == "平台":
-            return bool(re.search(r"[\u4e00-\u9fff]{2,}平台", passage))
         return bool(places(passage, tagger) or _PLACE_VALUE.search(passage))
     return True
 
 
 def answering_passages(
-    ask: Ask, sources: Sequence[Source], *, cut: Callable[[str], list[str]], tagger: Tagger
+    ask: Ask,
+    sources: Sequence[Source],
+    *,
+    cut: Callable[[str], list[str]],
+    tagger: Tagger,
+    question: str = "",
 ) -> list[tuple[Source, str]]:
-    """The (source, passage) pairs that hold the ask's focus and a value of its type."""
+    """The (source, passage) pairs that hold the ask's focus and a value of its type.
+
+    Given the question, the best first: a named body before a kind of actor (由谁 → 市政务服务数据管理部门
+    before 组织和个人), then by the share of the question's characters the passage holds.
+    """
     terms = focus_terms(ask, cut)
     out: list[tuple[Source, str]] = []
     for s in sources:
@@ -147,6 +171,14 @@ def answering_passages(
             for p in s.passages
             if (titled or holds_focus(p, terms)) and holds_value(ask, p, cut=cut, tagger=tagger)
         ]
+    if question:
+        chars = set(re.findall(r"[\u4e00-\u9fffA-Za-z0-9]", question))
+
+        def rank(pair: tuple[Source, str]) -> tuple[bool, float]:
+            named = ask.kind != "body" or bool(org_mentions(pair[1], cut) or people(pair[1], tagger))
+            return named, len(chars & set(pair[1])) / (len(chars) or 1)
+
+        out.sort(key=rank, reverse=True)
     return out
 
 

@@ -40,7 +40,7 @@ _URL = re.compile(r"(?:https?://|www\.)[\w./%-]+|[\w-]+\.(?:gov\.cn|com\.cn|org\
 ORG_SUFFIXES = tuple(
     """
     部门 委员会 管理局 局 厅 办公室 中心 人民政府 政府 协会 联盟 研究院 研究所 实验室 公司 集团 大学 学院
-    法院 检察院 常委会 常务委员会 人大 基金会 委 办 署 部 院 司
+    法院 检察院 常委会 常务委员会 人大 基金会 委 办 署 部 院 司 医院 学校 银行
     """.split()
 )
 # Modifiers that make an organisation word generic rather than a name (有关部门, 各部门, 相关机构).
@@ -135,6 +135,8 @@ def has_quantity(text: str, *, percent: bool = False, money: bool = False) -> bo
         before, after = converted[max(0, m.start() - 1) : m.start()], converted[m.end() : m.end() + 2]
         if before == "第" or (re.match(r"\s*年", after) and re.fullmatch(r"(19|20)\d\d", m.group(1))):
             continue
+        if re.match(r"\s*[月日号时]", after):
+            continue  # a date (7月24日) is a time, not a quantity
         if percent and not (m.group(3) or after.startswith("成")):
             continue
         if money and not re.match(r"\s*(?:元|美元|港元|欧元)", converted[m.end() :]):

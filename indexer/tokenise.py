@@ -15,6 +15,7 @@ jieba.setLogLevel(logging.WARNING)
 
 _TITLE = re.compile(r"《([^《》]{2,40})》")
 _DEFINED = re.compile(r"以下简称[“\"「]?([^”\"」）)，。；]{2,16})[”\"」]?[）)]")
+_GOVERNMENT = re.compile(r"(.{2,6}?)(?:人民政府|政府|议会|国会)")
 _TERM_CHAR = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
 STOPWORDS = frozenset(
     """
@@ -75,8 +76,15 @@ class JiebaTokenizer:
         return [(pair.word, pair.flag) for pair in self._pos.cut(text)]
 
     def places(self, text: str) -> set[str]:
-        """Place names in ``text`` (jieba part-of-speech ``ns``: 深圳, 广州市, 香港, 美国 …)."""
-        return {word for word, flag in self.tag(text) if flag == "ns"}
+        """Place names in ``text`` (jieba part-of-speech ``ns``: 深圳, 广州市, 香港, 美国 …), also inside a
+        government's name, which jieba tags as one organisation (英国政府 → 英国)."""
+        found = set()
+        for word, flag in self.tag(text):
+            if flag == "ns":
+                found.add(word)
+            elif flag == "nt" and (m := _GOVERNMENT.fullmatch(word)):
+                found.update(w for w, f in self.tag(m.group(1)) if f == "ns" and w == m.group(1))
+        return found
 
     def save_user_dict(self, path: Path) -> None:
         """Write the user dictionary (one term per line) so search tokenises like indexing did."""

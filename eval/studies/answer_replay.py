@@ -99,7 +99,10 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 ooc_abst += result.abstained
                 ooc_partial += result.partial is not None
-            if args.verbose and (r["kind"] == "in_corpus") == result.abstained:
+            wrong = not result.abstained if r["kind"] != "in_corpus" else not hit
+            if args.verbose and not wrong:
+                continue
+            if args.verbose:
                 print(f"  {r['id']} {r['kind']} {result.stage}: {r['question']}\n     → {result.answer[:160]}")
         answerer.generator = replay.real
         outs = len(rows) - len(ins)
