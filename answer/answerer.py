@@ -346,7 +346,9 @@ class Answerer:
         """Passages that hold every slot's focus and value (empty for a question with no slot)."""
         pairs: list[tuple[Source, str]] = []
         for ask in q.asked.slots:
-            found = answering_passages(ask, sources, cut=self._cut, tagger=self._tagger, question=q.normalised)
+            found = answering_passages(
+                ask, sources, cut=self._cut, tagger=self._tagger, question=q.normalised, terms=self._terms
+            )
             pairs += [p for p in found if p not in pairs]
         return pairs
 

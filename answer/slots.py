@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from answer.question import GENERIC, SLOT_NOUNS, Ask, AskedDetail
 from answer.sources import Source
 from answer.values import Tagger, has_quantity, has_time, org_mentions, people, places, urls
-from answer.verify import Citation
+from answer.verify import Citation, support
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "公布": ("发布", "公开", "公示"),
@@ -153,30 +153,32 @@ def answering_passages(
     cut: Callable[[str], list[str]],
     tagger: Tagger,
     question: str = "",
+    terms: Callable[[str], list[str]] | None = None,
 ) -> list[tuple[Source, str]]:
     """The (source, passage) pairs that hold the ask's focus and a value of its type.
 
-    Given the question, the best first: a named body before a kind of actor (由谁 → 市政务服务数据管理部门
-    before 组织和个人), then by the share of the question's characters the passage holds.
+    Given the question and a term function, the best first: a named body before a kind of actor (由谁 →
+    市政务服务数据管理部门 before 组织和个人), then by how much of the question the passage holds (the
+    extractive answer's measure, answer/verify.support).
     """
-    terms = focus_terms(ask, cut)
+    focus = focus_terms(ask, cut)
     out: list[tuple[Source, str]] = []
+    context: dict[tuple[str, str], str] = {}  # what a passage says with its heading, for ranking
     for s in sources:
         # A unit's short heading (推动智慧城市融合发展) names the topic of all its sentences,
         # e.g. the plan's "（责任单位：…）" line.
         heading = s.passages[0] if s.passages and len(s.passages[0]) <= _HEADING_CHARS else ""
-        titled = bool(heading) and holds_focus(heading, terms)
-        out += [
-            (s, p)
-            for p in s.passages
-            if (titled or holds_focus(p, terms)) and holds_value(ask, p, cut=cut, tagger=tagger)
-        ]
-    if question:
-        chars = set(re.findall(r"[\u4e00-\u9fffA-Za-z0-9]", question))
+        titled = bool(heading) and holds_focus(heading, focus)
+        for p in s.passages:
+            if (titled or holds_focus(p, focus)) and holds_value(ask, p, cut=cut, tagger=tagger):
+                out.append((s, p))
+                context[(s.chunk_id, p)] = heading + p if titled and p != heading else p
+    if question and terms is not None:
+        relevance = terms  # bound for the closure below (mypy narrows locals only)
 
         def rank(pair: tuple[Source, str]) -> tuple[bool, float]:
             named = ask.kind != "body" or bool(org_mentions(pair[1], cut) or people(pair[1], tagger))
-            return named, len(chars & set(pair[1])) / (len(chars) or 1)
+            return named, support(question, context[(pair[0].chunk_id, pair[1])], relevance, check_negation=False)
 
         out.sort(key=rank, reverse=True)
     return out

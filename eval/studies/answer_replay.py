@@ -104,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             if args.verbose:
                 print(f"  {r['id']} {r['kind']} {result.stage}: {r['question']}\n     → {result.answer[:160]}")
+                print(f"     cited {sorted(cited)} gold {r['gold']}")
         answerer.generator = replay.real
         outs = len(rows) - len(ins)
         print(
