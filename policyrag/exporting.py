@@ -27,8 +27,17 @@ def index_label(index_dir: Path, documents: int) -> str:
     return f"{index_dir.name}（{documents} 份文件）"
 
 
-def write_brief(items: Sequence[Any], index: Any, index_dir: Path, *, fmt: str | None, output: Path | None,
-                title: str, out: TextIO, binary_out: BinaryIO | None = None) -> str:
+def write_brief(
+    items: Sequence[Any],
+    index: Any,
+    index_dir: Path,
+    *,
+    fmt: str | None,
+    output: Path | None,
+    title: str,
+    out: TextIO,
+    binary_out: BinaryIO | None = None,
+) -> str:
     """Render ``items`` and write the file (or Markdown to ``out``); returns a one-line report."""
     from memo.export import format_for_path, get_format
     from memo.items import ItemError, build_brief
