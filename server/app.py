@@ -77,13 +77,6 @@ def create_app(
         redoc_url=None,
     )
     docs_csp = add_offline_docs(app)
-    app.add_middleware(
-        HardeningMiddleware,
-        allowed_hosts=settings.allowed_hosts or LOOPBACK_HOSTS,
-        max_body_bytes=settings.max_body_bytes,
-        body_timeout_s=settings.body_timeout_s,
-        csp_overrides=docs_csp,
-    )
 
     @app.exception_handler(Exception)
     async def json_internal_error(request: Request, exc: Exception) -> JSONResponse:
@@ -113,6 +106,14 @@ def create_app(
 
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"])
+    # Added last, so it is the outermost layer: every response (401s and CORS answers too) gets its headers.
+    app.add_middleware(
+        HardeningMiddleware,
+        allowed_hosts=settings.allowed_hosts or LOOPBACK_HOSTS,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout_s=settings.body_timeout_s,
+        csp_overrides=docs_csp,
+    )
     app.state.settings = settings
     app.state.started_at = time.time()
     app.state.searcher = searcher

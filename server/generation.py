@@ -16,6 +16,9 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 ERROR_DETAIL = "the answer could not be generated; see the server log"
+# While a streamed request waits (for the model, or between tokens), a keep-alive is sent this often: it keeps
+# proxies from timing out, and writing it is how a client that went away is noticed while still in the queue.
+KEEPALIVE_S = 2.0
 
 
 class QueueFull(Exception):
@@ -76,7 +79,8 @@ async def answer_events(
     gate: GenerationGate | None, ask: Callable[[Callable[[str], None]], AnswerResult]
 ) -> AsyncGenerator[tuple[str, Any], None]:
     """``("token", piece)`` for each generated piece, then one ``("answer", AnswerResult)`` or an error event:
-    ``("busy", detail)`` (queue full), ``("invalid", detail)`` (bad question) or ``("error", detail)``.
+    ``("busy", detail)`` (queue full), ``("invalid", detail)`` (bad question) or ``("error", detail)``; and
+    ``("ping", None)`` after ``KEEPALIVE_S`` seconds without another event.
 
     ``ask`` runs in a worker thread and reports pieces through its callback; they cross into the
     event loop with ``call_soon_threadsafe``. Without a ``gate`` (extractive answers) nothing
@@ -115,9 +119,12 @@ async def answer_events(
     finished = False
     try:
         while True:
-            kind, payload = await queue.get()
+            try:
+                kind, payload = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
+            except TimeoutError:
+                kind, payload = "ping", None
             yield kind, payload
-            if kind != "token":
+            if kind not in ("token", "ping"):
                 finished = True
                 break
     finally:
@@ -135,6 +142,8 @@ async def stream_answer(
         async for kind, payload in events:
             if kind == "token":
                 yield sse("token", {"text": payload})
+            elif kind == "ping":
+                yield ": keep-alive\n\n"  # an SSE comment: clients ignore it
             elif kind == "answer":
                 yield sse("answer", payload.to_dict())
             else:

@@ -206,7 +206,7 @@ async def chat_completions(request: Request) -> JSONResponse | StreamingResponse
     async for kind, payload in answer_events(gate, ask):
         if kind == "answer":
             result = payload
-        elif kind != "token":
+        elif kind not in ("token", "ping"):
             return openai_error({"busy": 503, "invalid": 400}.get(kind, 500), payload)
     assert result is not None
     return JSONResponse(
@@ -234,7 +234,7 @@ async def _stream(
     events = answer_events(gate, ask)
     try:
         async for kind, payload in events:
-            if kind == "token":
+            if kind in ("token", "ping"):
                 yield ": generating\n\n"  # keeps proxies and clients from timing out; ignored by SSE parsers
             elif kind == "answer":
                 for piece in reply_pieces(reply_text(payload)):

@@ -210,3 +210,47 @@ def test_nul_only_query_is_empty(index_dir: Path) -> None:
     client = TestClient(make_app(index_dir), base_url=LOCAL)
     assert client.get("/api/search", params={"q": "\x00\x00"}).status_code == 422
     assert client.post("/api/ask", json={"question": "\x00"}).status_code == 422
+
+
+def test_401_and_cors_answers_carry_the_security_headers(index_dir: Path) -> None:
+    client = TestClient(make_app(index_dir, api_token="s3cret", cors_origins=["http://a.example"]), base_url=LOCAL)
+    denied = client.get("/api/search", params={"q": "主管部门"})
+    assert denied.status_code == 401 and denied.headers["x-content-type-options"] == "nosniff"
+    preflight = client.options("/api/search", headers={"Origin": "http://a.example", "Access-Control-Request-Method": "GET"})
+    assert preflight.headers["x-frame-options"] == "DENY"
+    assert client.get("/api/search", params={"q": "x"}, headers={"Host": "evil.example"}).status_code == 400
+
+
+def test_queued_client_that_disconnects_leaves_the_queue(index_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import server.generation
+
+    monkeypatch.setattr(server.generation, "KEEPALIVE_S", 0.1)
+    gen = ScriptedGen(tokens=30, delay=0.1)
+    calls: list[int] = []
+    generate = gen.generate
+
+    def counting(messages: Sequence[ChatMessage], **kw: object) -> Iterator[str]:
+        calls.append(1)
+        return generate(messages, **kw)
+
+    gen.generate = counting  # type: ignore[method-assign]
+    app = make_app(index_dir, gen)
+    with live_server(app) as url:
+        first = httpx.stream("POST", f"{url}/api/ask", json=QUESTION, headers=SSE, timeout=10)
+        response = first.__enter__()
+        lines = response.iter_lines()
+        while not next(lines).startswith("event: token"):
+            pass  # the first request now holds the model
+        with httpx.stream("POST", f"{url}/api/ask", json=QUESTION, headers=SSE, timeout=10) as queued:
+            assert queued.status_code == 200
+            deadline = time.time() + 5
+            while app.state.gate.waiting == 0 and time.time() < deadline:
+                time.sleep(0.02)
+            assert app.state.gate.waiting == 1
+        deadline = time.time() + 5  # the second client has gone: a keep-alive write notices it
+        while app.state.gate.waiting and time.time() < deadline:
+            time.sleep(0.05)
+        assert app.state.gate.waiting == 0
+        rest = "\n".join(lines)
+        first.__exit__(None, None, None)
+        assert "event: answer" in rest and len(calls) == 1  # the abandoned request never ran
