@@ -61,7 +61,24 @@ def _paragraph_style(doc: DocxDocument, name: str) -> ParagraphStyle:
     return style
 
 
+def _defaults(doc: DocxDocument) -> None:
+    # Document defaults of python-docx's template: theme fonts and an en-US East Asian language. Word picks the
+    # font of “”、— by that language, so without zh-CN the quotation marks of a 公文 come out in the Latin font.
+    rpr = doc.styles.element.find(f"{qn('w:docDefaults')}/{qn('w:rPrDefault')}/{qn('w:rPr')}")
+    if rpr is None:
+        return
+    for rfonts in rpr.findall(qn("w:rFonts")):
+        for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+            rfonts.attrib.pop(qn(attr), None)
+        rfonts.set(qn("w:ascii"), LATIN_FONT)
+        rfonts.set(qn("w:hAnsi"), LATIN_FONT)
+        rfonts.set(qn("w:eastAsia"), "仿宋")
+    for lang in rpr.findall(qn("w:lang")):
+        lang.set(qn("w:eastAsia"), "zh-CN")
+
+
 def _setup(doc: DocxDocument) -> None:
+    _defaults(doc)
     section = doc.sections[0]
     section.page_width, section.page_height = Mm(210), Mm(297)
     section.top_margin, section.bottom_margin = Mm(37), Mm(35)

@@ -111,6 +111,9 @@ def test_docx_styles_name_chinese_fonts_for_word_and_wps() -> None:
     # No theme font may override the explicit one (Word would show 等线).
     heading_fonts = doc.styles["Heading 1"].element.rPr.rFonts
     assert heading_fonts.get(qn("w:eastAsiaTheme")) is None and heading_fonts.get(qn("w:asciiTheme")) is None
+    defaults = doc.styles.element.find(f"{qn('w:docDefaults')}/{qn('w:rPrDefault')}/{qn('w:rPr')}")
+    assert defaults.find(qn("w:lang")).get(qn("w:eastAsia")) == "zh-CN"  # “” in the East Asian font
+    assert defaults.find(qn("w:rFonts")).get(qn("w:eastAsiaTheme")) is None
     quote = next(p for p in doc.paragraphs if p.text.startswith("《示范"))
     assert quote.style.name == "引文"
     assert round(doc.sections[0].page_width.mm) == 210
