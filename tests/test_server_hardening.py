@@ -110,6 +110,7 @@ def test_docs_are_served_offline(index_dir: Path) -> None:
     assert "'sha256-" in page.headers["content-security-policy"]
     assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
     assert client.get("/docs-assets/swagger-ui.css").status_code == 200
+    assert client.get("/openapi.json").json()["paths"]["/api/export"]
 
 
 @pytest.mark.parametrize(("host", "status"), [("evil.example", 400), ("127.0.0.1:8000", 200), ("localhost", 200),
