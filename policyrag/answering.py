@@ -80,6 +80,13 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     check_input(args.question, args.jsonl, what="question", k=args.k, max_k=20)
     if args.export and args.jsonl:
         raise CLIError("--export writes one answer: give a QUESTION, not --jsonl")
+    if args.export:  # a bad file name is reported before the model runs, not after
+        from memo.export import UnknownFormatError, format_for_path
+
+        try:
+            format_for_path(args.export)
+        except UnknownFormatError as exc:
+            raise CLIError(str(exc)) from exc
     settings = settings_from_args(args, generator=args.generator)
     answerer = open_answerer(settings, no_llm=args.no_llm)
     if args.jsonl:

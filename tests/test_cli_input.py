@@ -152,3 +152,8 @@ def test_ask_export_writes_the_answer_and_its_quotes(
     assert "## 一、问：產業主管部門是哪個部門？" in md
     assert "答：人工智能产业主管部门是市工业和信息化部门[1]。" in md
     assert "> [1] 《示范人工智能促进条例》第二条规定：“" in md
+
+
+def test_ask_export_checks_the_file_name_first(built_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _ = run(["ask", "主管部门", "--no-llm", "--index", str(built_index), "--export", "answer.pdf"])
+    assert code == 2 and "use a .docx or .md name" in capsys.readouterr().err
