@@ -61,6 +61,10 @@ def test_basket_collects_survives_reload_reorders_and_exports_docx(
         plan = _search(page, "基础理论研究")
         extra = _search(page, "本条例自2022年11月1日起施行")
         assert page.inner_text("#basket-count") == "3"
+        page.click("#results li .cite >> nth=0")  # the article panel offers it too: already in the basket
+        page.locator("#panel").wait_for(state="visible", timeout=10_000)
+        assert page.inner_text("#panel-add") == "已加入"
+        page.click("#panel-close")
 
         page.reload()  # kept in localStorage
         assert page.inner_text("#basket-count") == "3"

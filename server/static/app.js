@@ -170,6 +170,11 @@ async function openUnit(chunkId, citation) {
     }));
     $("panel-sources").textContent = "来源文件：" + u.sources.join("、");
     panelCopy = quote ? `${u.citation}：“${quote}”` : u.citation;
+    const add = $("panel-add");
+    const added = inBasket(u.chunk_id);
+    add.textContent = added ? "已加入" : "加入素材";
+    add.classList.toggle("added", added);
+    add.onclick = () => { addUnitToBasket(u.chunk_id, u.citation, u.text); add.textContent = "已加入"; add.classList.add("added"); };
     $("copied").hidden = true;
     $("panel").hidden = false;
   } catch (err) {
