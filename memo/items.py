@@ -64,6 +64,7 @@ class SourceEntry:
     doc_id: str
     title: str
     doc_type: str
+    doc_number: str | None  # 文号, e.g. 国发〔2017〕35号, when the index records one
     issuer: str | None
     adopted: str | None
     published: str | None
@@ -180,6 +181,8 @@ def source_entries(items: Sequence[Item], documents: Mapping[str, DocumentInfo])
                 doc_id=doc_id,
                 title=doc.title if doc else title,
                 doc_type=doc.doc_type if doc else doc_type,
+                # Indexes built before DocumentInfo carried 文号 have no such field.
+                doc_number=getattr(doc, "doc_number", None) if doc else None,
                 issuer=doc.issuer if doc else None,
                 adopted=doc.adopted if doc else None,
                 published=doc.published if doc else None,
@@ -245,8 +248,8 @@ def chinese_date(value: str | dt.date | None) -> str:
 
 
 def source_line(s: SourceEntry) -> str:
-    """One source: 《标题》，发布机关，2022年8月30日通过，…施行；引用：第六条、第十条."""
-    parts = [f"《{s.title}》"]
+    """One source: 《标题》（文号），发布机关，2022年8月30日通过，…施行；引用：第六条、第十条."""
+    parts = [f"《{s.title}》" + (f"（{s.doc_number}）" if s.doc_number else "")]
     if s.issuer:
         parts.append(s.issuer)
     for value, verb in ((s.adopted, "通过"), (s.published, "公布"), (s.amended, "修正"), (s.effective, "施行")):

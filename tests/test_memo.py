@@ -167,3 +167,14 @@ def test_formats_registry_lists_valid_names() -> None:
 def test_chinese_dates() -> None:
     assert chinese_date("2022-11-01") == "2022年11月1日" and chinese_date("2019-05") == "2019年5月"
     assert chinese_date(dt.date(2026, 1, 2)) == "2026年1月2日" and chinese_date("未知") == "未知"
+
+
+def test_source_line_prints_the_document_number_when_the_index_has_one() -> None:
+    from dataclasses import replace
+
+    from memo.items import source_entries, source_line
+
+    entry = source_entries([unit_item(CHUNKS, "c2")], DOCS)[0]
+    assert entry.doc_number is None  # DocumentInfo without a 文号 field (older indexes) still works
+    numbered = replace(entry, doc_number="示人发〔2022〕5号")
+    assert source_line(numbered).startswith("《示范人工智能促进条例》（示人发〔2022〕5号），示范市人大常委会，")
