@@ -3,10 +3,10 @@
     policyrag eval soak --minutes 10 [--no-llm] [--concurrency 20] --out eval/reports/soak.json
     python -m eval.soak --minutes 3 --no-llm
 
-The server runs as a child process on 127.0.0.1 (never another address) so its memory is its own. Workers send
-a fixed mix — search, JSON ask, streamed ask, streamed ask abandoned after its first event (a client that
-disconnects), export of a brief, OpenAI chat completion — until the time is up; the server's RSS is sampled
-every few seconds. Reported: requests, errors and p50/p95 per kind, 503 "model busy" answers (the queue's
+The server runs as a child process on 127.0.0.1 (never another address) so its memory is its own. After one
+warm-up request of each kind (not counted), workers send a fixed mix — search, JSON ask, streamed ask, streamed
+ask abandoned after its first event (a client that disconnects), export of a brief, OpenAI chat completion —
+until the time is up; the server's RSS is sampled every few seconds. Reported: requests, errors and p50/p95 per kind, 503 "model busy" answers (the queue's
 designed back-pressure, counted apart from errors), and RSS over time.
 """
 
@@ -114,6 +114,11 @@ async def drive(
     """Run the mix against ``url`` for ``seconds``; sample the RSS of process ``pid``."""
     stats = {kind: KindStats() for kind in MIX}
     rss: list[tuple[float, float]] = []
+    # One request of each kind first (not counted): models load lazily, and the RSS series should start warm.
+    async with httpx.AsyncClient(base_url=url, timeout=httpx.Timeout(600.0)) as client:
+        warm_ids: list[str] = []
+        for request in REQUESTS.values():
+            await request(client, queries[0], warm_ids)
     started = time.perf_counter()
     deadline = started + seconds
     kinds = [k for k, weight in MIX.items() for _ in range(weight)]
