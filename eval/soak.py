@@ -6,8 +6,8 @@
 The server runs as a child process on 127.0.0.1 (never another address) so its memory is its own. After one
 warm-up request of each kind (not counted), workers send a fixed mix — search, JSON ask, streamed ask, streamed
 ask abandoned after its first event (a client that disconnects), export of a brief, OpenAI chat completion —
-until the time is up; the server's RSS is sampled every few seconds. Reported: requests, errors and p50/p95 per kind, 503 "model busy" answers (the queue's
-designed back-pressure, counted apart from errors), and RSS over time.
+until the time is up; the server's RSS is sampled every few seconds. Reported: requests, errors and p50/p95 per
+kind, 503 "model busy" answers (the queue's designed back-pressure, counted apart from errors), and RSS over time.
 """
 
 from __future__ import annotations
