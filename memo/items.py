@@ -272,13 +272,20 @@ def item_heading(number: int, item: Item) -> str:
     return mark + "问：" + item.question
 
 
+RELATED_NOTE = "以下相关规定不回答该问题，仅供参考："
+
+
 def answer_text(item: AnswerItem) -> str:
-    """The answer line, with the abstention said as such."""
+    """The answer line, with the abstention said as such.
+
+    A partial answer names the detail the sources leave open; its related articles follow as quotations
+    (its ``answer`` text already inlines them, so it is not repeated).
+    """
+    if item.abstained and (item.missing or item.related):
+        what = f"资料未规定{item.missing}" if item.missing else "资料未规定该事项"
+        return f"答：{what}，无法回答该问题（已拒答）。"
     if item.abstained:
-        text = f"答：{item.answer}（未找到可靠依据，已拒答）"
-        if item.missing:
-            text += f"资料未载明：{item.missing}。"
-        return text
+        return f"答：{item.answer}（未找到可靠依据，已拒答）"
     return f"答：{item.answer}"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from memo.items import (
+    RELATED_NOTE,
     AnswerItem,
     Brief,
     Quote,
@@ -40,7 +41,7 @@ def render_markdown(brief: Brief) -> str:
             for q in item.quotes:
                 out += _block(q, marker=True)
             if item.related:
-                out += ["相关条文（不足以回答该问题）：", ""]
+                out += [RELATED_NOTE, ""]
                 for q in item.related:
                     out += _block(q, marker=False)
         if item.note:

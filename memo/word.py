@@ -20,6 +20,7 @@ from docx.shared import Mm, Pt, RGBColor
 from docx.styles.style import ParagraphStyle
 
 from memo.items import (
+    RELATED_NOTE,
     AnswerItem,
     Brief,
     Quote,
@@ -154,7 +155,7 @@ def render_docx(brief: Brief) -> bytes:
             for q in item.quotes:
                 _quote(doc, q, marker=True)
             if item.related:
-                doc.add_paragraph("相关条文（不足以回答该问题）：")
+                doc.add_paragraph(RELATED_NOTE)
                 for q in item.related:
                     _quote(doc, q, marker=False)
         if item.note:

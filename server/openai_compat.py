@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from answer.answerer import AnswerResult
+from memo.items import RELATED_NOTE
 from server.generation import answer_events
 from server.schemas import MAX_QUESTION_CHARS, is_blank
 
@@ -88,18 +89,18 @@ def reply_text(result: AnswerResult) -> str:
     Any abstained result says so; when it carries a ``partial`` part, the related articles are
     listed as such (they do not answer the question).
     """
-    if result.abstained:
-        lines = [result.answer + ABSTAINED_NOTE]
-        partial = getattr(result, "partial", None)
-        if partial is not None:
-            missing = _field(partial, "missing")
-            if missing:
-                lines.append(f"资料未载明：{missing}")
-            related = _field(partial, "related") or ()
-            if related:
-                lines += ["", "相关条文（不足以回答该问题）："]
-                lines += [_reference(c, "-") for c in related]
+    partial = getattr(result, "partial", None)
+    if result.abstained and partial is not None:
+        # The partial answer's own text inlines its quotes; the reply lists them as references instead.
+        missing = _field(partial, "missing")
+        lines = [f"资料未规定{missing}，无法回答该问题（已拒答）。" if missing else result.answer + ABSTAINED_NOTE]
+        related = _field(partial, "related") or ()
+        if related:
+            lines += ["", RELATED_NOTE]
+            lines += [_reference(c, f"[{_field(c, 'n')}]") for c in related]
         return "\n".join(lines)
+    if result.abstained:
+        return result.answer + ABSTAINED_NOTE
     lines = [result.answer]
     if result.citations:
         lines += ["", "参考资料："]

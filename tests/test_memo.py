@@ -151,7 +151,8 @@ def test_abstained_answer_says_so_and_lists_related_articles_when_partial() -> N
                                                "citation": "《示范人工智能促进条例》第三条", "quote": "评估伦理风险。"}]}})
     md = render_markdown(_brief([plain, partial]))
     assert "答：根据现有资料无法回答该问题。（未找到可靠依据，已拒答）" in md
-    assert "资料未载明：主任人选" in md and "相关条文（不足以回答该问题）" in md
+    assert "答：资料未规定主任人选，无法回答该问题（已拒答）。" in md
+    assert "以下相关规定不回答该问题，仅供参考：" in md
     assert "> 《示范人工智能促进条例》第三条规定：“评估伦理风险。”" in md
     # An AnswerResult without a partial attribute works too (before and after the answer change).
     assert answer_item(CHUNKS, type("R", (), {"question": "q", "answer": "a", "abstained": True,
@@ -178,3 +179,19 @@ def test_source_line_prints_the_document_number_when_the_index_has_one() -> None
     assert entry.doc_number is None  # DocumentInfo without a 文号 field (older indexes) still works
     numbered = replace(entry, doc_number="示人发〔2022〕5号")
     assert source_line(numbered).startswith("《示范人工智能促进条例》（示人发〔2022〕5号），示范市人大常委会，")
+
+
+def test_answer_result_with_a_partial_part() -> None:
+    from answer.answerer import AnswerResult
+    from answer.slots import Partial
+    from answer.verify import Citation
+
+    related = (Citation(1, "《示范人工智能促进条例》第三条", "示范人工智能促进条例", "第三条", "评估伦理风险。", "c3"),)
+    result = AnswerResult(
+        question="伦理委员会主任是谁？", answer="现有资料未规定该事项。", abstained=True, citations=(), unsupported=(),
+        model="m", took_ms=1.0, first_token_ms=None, partial=Partial(missing="主任人选", related=related),
+    )
+    item = answer_item(CHUNKS, result)
+    assert item.abstained and item.missing == "主任人选" and [q.chunk_id for q in item.related] == ["c3"]
+    via_json = answer_item(CHUNKS, result.to_dict())  # what the page sends back
+    assert via_json == item

@@ -129,7 +129,9 @@ def test_reply_text_for_abstentions_with_and_without_partial() -> None:
     partial = SimpleNamespace(question="q", answer="资料未载明委员会主任。", abstained=True, citations=(),
                               partial={"missing": "委员会主任", "related": related})
     text = reply_text(partial)  # type: ignore[arg-type]
-    assert "已拒答" in text and "资料未载明：委员会主任" in text and f"- {ARTICLE_2}：“负责统筹协调。”" in text
+    assert text.startswith("资料未规定委员会主任，无法回答该问题（已拒答）。")
+    assert f"以下相关规定不回答该问题，仅供参考：\n[1] {ARTICLE_2}：“负责统筹协调。”" in text
+    assert "资料未载明委员会主任。" not in text  # the partial answer's own text is not repeated
 
 
 def test_reply_pieces_keep_the_text() -> None:
