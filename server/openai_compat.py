@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from answer.answerer import AnswerResult
 from memo.items import RELATED_NOTE
-from server.generation import answer_events
+from server.generation import GenerationGate, answer_events
 from server.schemas import MAX_QUESTION_CHARS, is_blank
 
 MODEL_ID = "policyrag"  # answers with the server's model (extractive when it runs with --no-llm)
@@ -229,7 +229,8 @@ async def chat_completions(request: Request) -> JSONResponse | StreamingResponse
 
 
 async def _stream(
-    gate: Any, ask: Callable[[Callable[[str], None] | None], AnswerResult], cid: str, created: int, model: str
+    gate: GenerationGate | None,
+    ask: Callable[[Callable[[str], None] | None], AnswerResult], cid: str, created: int, model: str
 ) -> AsyncIterator[str]:
     yield _chunk(cid, created, model, {"role": "assistant", "content": ""})
     events = answer_events(gate, ask)
