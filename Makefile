@@ -49,7 +49,7 @@ lint: install
 	$(BIN)/ruff check .
 
 typecheck: install
-	$(BIN)/mypy indexer retriever answer models policyrag eval server
+	$(BIN)/mypy indexer retriever answer models policyrag eval server memo
 
 # Browser tests drive Debian's Chromium (never a downloaded browser); a CJK font makes screenshots readable.
 browser-deps:

@@ -78,6 +78,15 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     from retriever.search import QueryError
 
     check_input(args.question, args.jsonl, what="question", k=args.k, max_k=20)
+    if args.export and args.jsonl:
+        raise CLIError("--export writes one answer: give a QUESTION, not --jsonl")
+    if args.export:  # a bad file name is reported before the model runs, not after
+        from memo.export import UnknownFormatError, format_for_path
+
+        try:
+            format_for_path(args.export)
+        except UnknownFormatError as exc:
+            raise CLIError(str(exc)) from exc
     settings = settings_from_args(args, generator=args.generator)
     answerer = open_answerer(settings, no_llm=args.no_llm)
     if args.jsonl:
@@ -107,6 +116,10 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
         out.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=1) + "\n")
     else:
         _print_answer(result, out, streamed="".join(streamed))
+    if args.export:
+        from policyrag.exporting import export_answer
+
+        print(export_answer(result, answerer.searcher, settings.index_dir, args.export, out), file=sys.stderr)
     return 0
 
 
@@ -132,6 +145,9 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     from server.app import create_app
 
     started = time.perf_counter()
+    if args.host not in LOOPBACK and settings.allowed_hosts is None:
+        # Remote clients reach the server under names it cannot know; the API token guards it.
+        settings = settings.model_copy(update={"allowed_hosts": ["*"]})
     generator = load_generator(settings, no_llm=args.no_llm)
     app = create_app(settings, generator=generator)
     index = app.state.searcher.index
@@ -143,5 +159,6 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         file=out,
         flush=True,
     )
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    # Idle keep-alive connections close after 5 s; beyond 64 open connections uvicorn answers 503.
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_keep_alive=5, limit_concurrency=64)
     return 0

@@ -13,6 +13,7 @@ from typing import TextIO
 from policyrag.answering import cmd_ask, cmd_serve
 from policyrag.common import CLIError, check_input, jsonl_loop, open_searcher, settings_from_args
 from policyrag.evaluation import add_eval_parser, cmd_eval
+from policyrag.exporting import add_cite_parser, cmd_cite
 
 logger = logging.getLogger("policyrag")
 
@@ -77,7 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-llm", action="store_true", help="answer with the most relevant sentences, no model")
     p.add_argument("--model", dest="generator", help="auto, qwen2.5-0.5b-instruct-q4_k_m or gguf:<path>")
     _add_doc_filters(p)
+    p.add_argument("--export", type=Path, metavar="FILE", help="also write the answer as a brief (.docx or .md)")
     _add_common(p)
+
+    add_cite_parser(sub, _add_common)
 
     p = sub.add_parser("serve", help="serve the HTTP API on this machine (127.0.0.1)")
     p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
@@ -164,6 +168,10 @@ def cmd_search(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     from retriever.search import QueryError
 
     check_input(args.query, args.jsonl, what="query", k=args.k, max_k=50)
+    from indexer.records import DOC_TYPES
+
+    if args.doc_type is not None and args.doc_type not in DOC_TYPES:
+        raise CLIError(f"unknown --type {args.doc_type!r}; valid: {', '.join(DOC_TYPES)}")
     searcher = open_searcher(settings_from_args(args))
     kwargs = {
         "k": args.k,
@@ -295,6 +303,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, stdin:
         "index": lambda: cmd_index(args, out),
         "search": lambda: cmd_search(args, out, stdin),
         "ask": lambda: cmd_ask(args, out, stdin),
+        "cite": lambda: cmd_cite(args, out),
         "documents": lambda: cmd_documents(args, out),
         "serve": lambda: cmd_serve(args, out),
         "models": lambda: cmd_models(args, out),

@@ -22,7 +22,7 @@ from policyrag.settings import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
 
-SUITES = ("retrieval", "answers", "statutes", "baselines", "perf", "ingest", "report", "all")
+SUITES = ("retrieval", "answers", "statutes", "baselines", "perf", "ingest", "report", "soak", "all")
 DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
 DEFAULT_LAWS = DATASETS / "laws"
 DEFAULT_STARD = DATASETS / "stard" / "train.jsonl"
@@ -56,6 +56,8 @@ def add_eval_parser(sub: Any, add_common: Any) -> None:
     )
     p.add_argument("--ocr", action="store_true", help="ingest: also time OCR of the scanned PDF")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--minutes", type=float, default=10.0, help="soak: how long (default 10, at most 60)")
+    p.add_argument("--concurrency", type=int, default=20, help="soak: concurrent clients (default 20, at most 50)")
     add_common(p)
 
 
@@ -180,6 +182,27 @@ def run_report(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def run_soak(args: argparse.Namespace, out: TextIO) -> int:
+    """Mixed traffic against a fresh loopback server for --minutes → soak.json (not part of ``all``)."""
+    from eval.soak import format_soak
+    from eval.soak import run_soak as soak
+
+    settings = settings_from_args(args)
+    try:
+        report = soak(
+            settings.index_dir,
+            minutes=args.minutes,
+            concurrency=args.concurrency,
+            no_llm=args.no_llm,
+            log_dir=args.work_dir,
+        )
+    except ValueError as exc:
+        raise CLIError(str(exc)) from exc
+    _write(args.out or args.reports / "soak.json", report)
+    print(format_soak(report), file=out)
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     """``policyrag eval SUITE``."""
     if args.limit is not None and args.limit < 1:
@@ -192,6 +215,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
         "perf": run_perf,
         "ingest": run_ingest,
         "report": run_report,
+        "soak": run_soak,
     }
     if args.suite != "all":
         return runners[args.suite](args, out)

@@ -6,13 +6,15 @@ variables, the TOML config file (``--config`` or ``POLICYRAG_CONFIG``), defaults
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 if TYPE_CHECKING:
     from answer.answerer import AnswerSettings
@@ -23,9 +25,10 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 class Settings(BaseSettings):
     """policyrag configuration."""
 
-    model_config = SettingsConfigDict(env_prefix="POLICYRAG_", extra="forbid")
+    # inf/nan would pass every bound check and then leave the JSON output as Infinity/NaN.
+    model_config = SettingsConfigDict(env_prefix="POLICYRAG_", extra="forbid", allow_inf_nan=False)
 
-    corpus: list[Path] = Field(default_factory=lambda: [PROJECT_ROOT / "corpus"])
+    corpus: Annotated[list[Path], NoDecode] = Field(default_factory=lambda: [PROJECT_ROOT / "corpus"])
     index_dir: Path = PROJECT_ROOT / "indexes" / "default"
     models_dir: Path = PROJECT_ROOT / "models"
     embedder: str = "auto"
@@ -51,7 +54,32 @@ class Settings(BaseSettings):
     abstain_min_pmi: float = 10.0
     # HTTP server: a token is required for any bind address other than loopback; CORS is off unless listed.
     api_token: str | None = None
-    cors_origins: list[str] = Field(default_factory=list)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Host names (no port) the server answers to; None = loopback names (serve --allow-remote: any host).
+    allowed_hosts: Annotated[list[str] | None, NoDecode] = None
+    max_body_bytes: int = Field(1_048_576, ge=1024)  # larger request bodies get 413
+    body_timeout_s: float = Field(30.0, gt=0, le=3600)  # a request body must arrive within this time (408)
+
+    @field_validator("corpus", "cors_origins", "allowed_hosts", mode="before")
+    @classmethod
+    def _split_list(cls, value: Any) -> Any:
+        # Environment variables hold lists as "a,b" (or a JSON list); TOML and flags give real lists.
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    return json.loads(text)
+                except json.JSONDecodeError as exc:
+                    raise ValueError(f"not a JSON list ({exc.msg}); or write the items comma-separated") from exc
+            return [item.strip() for item in text.split(",") if item.strip()]
+        return value
+
+    @field_validator("device")
+    @classmethod
+    def _device_known(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"cpu|cuda(:\d+)?", value):
+            raise ValueError(f"unknown device {value!r}; valid: cpu, cuda, cuda:N")
+        return value
 
     @field_validator("fusion")
     @classmethod
@@ -89,9 +117,14 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
             file_values = tomllib.loads(config.read_text(encoding="utf-8"))
         except OSError as exc:
             raise ConfigError(f"cannot read config file {config} ({exc.strerror})") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"config file {config} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {config} is not valid TOML ({exc})") from exc
-    env = Settings()  # defaults + environment
+    try:
+        env = Settings()  # defaults + environment
+    except SettingsError as exc:
+        raise ConfigError(f"invalid POLICYRAG_* environment variable: {exc}") from exc
     explicit_env = {name for name in Settings.model_fields if f"POLICYRAG_{name.upper()}" in os.environ}
     values = {**file_values, **{k: getattr(env, k) for k in explicit_env}}
     values.update({k: v for k, v in overrides.items() if v is not None})

@@ -23,8 +23,13 @@ from policyrag.settings import Settings
 from retriever.fusion import FusionConfig
 from retriever.search import MAX_K, QueryError, Searcher
 from retriever.store import load_index
+from server.docs import add_offline_docs
+from server.export_routes import router as export_router
 from server.generation import GenerationGate, QueueFull, stream_answer
-from server.schemas import MAX_QUESTION_CHARS, AskRequest
+from server.openai_compat import openai_error
+from server.openai_compat import router as openai_router
+from server.schemas import MAX_QUESTION_CHARS, AskRequest, is_blank
+from server.security import LOOPBACK_HOSTS, HardeningMiddleware
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +70,18 @@ def create_app(
         time.perf_counter() - started,
     )
 
-    app = FastAPI(title="policyrag", description="Search and cited answers over Chinese policy documents")
+    app = FastAPI(
+        title="policyrag",
+        description="Search and cited answers over Chinese policy documents",
+        docs_url=None,
+        redoc_url=None,
+    )
+    docs_csp = add_offline_docs(app)
+
+    @app.exception_handler(Exception)
+    async def json_internal_error(request: Request, exc: Exception) -> JSONResponse:
+        logger.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return JSONResponse(status_code=500, content={"detail": "internal server error; see the server log"})
 
     @app.exception_handler(RequestValidationError)
     async def readable_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -79,13 +95,27 @@ def create_app(
 
         @app.middleware("http")
         async def require_token(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-            if request.url.path.startswith("/api/") and request.headers.get("x-api-token") != token:
-                return JSONResponse(status_code=401, content={"detail": "missing or wrong X-API-Token header"})
+            path = request.url.path
+            if path.startswith(("/api/", "/v1/")):
+                bearer = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+                if token not in (request.headers.get("x-api-token"), bearer):
+                    if path.startswith("/v1/"):  # OpenAI clients send the token as their API key
+                        return openai_error(401, "missing or wrong API key (the server's API token)")
+                    return JSONResponse(status_code=401, content={"detail": "missing or wrong X-API-Token header"})
             return await call_next(request)
 
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"])
+    # Added last, so it is the outermost layer: every response (401s and CORS answers too) gets its headers.
+    app.add_middleware(
+        HardeningMiddleware,
+        allowed_hosts=settings.allowed_hosts or LOOPBACK_HOSTS,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout_s=settings.body_timeout_s,
+        csp_overrides=docs_csp,
+    )
     app.state.settings = settings
+    app.state.started_at = time.time()
     app.state.searcher = searcher
     app.state.answerer = answerer
     app.state.chunks = {c.chunk_id: c for c in index.chunks}
@@ -118,6 +148,8 @@ def create_app(
         issuer: Annotated[str | None, Query(min_length=1, max_length=100, description="issuing body")] = None,
         year: Annotated[str | None, Query(pattern=r"^\d{4}(-\d{4})?$", description="YYYY or YYYY-YYYY")] = None,
     ) -> dict[str, Any]:
+        if is_blank(q):
+            raise HTTPException(status_code=422, detail="q: the query is empty")
         try:
             response = await run_in_threadpool(
                 searcher.search, q, k=k, doc=doc, include_superseded=include_superseded, issuer=issuer, year=year
@@ -135,14 +167,17 @@ def create_app(
         uses_model = generator is not None and not body.no_llm
 
         def work(on_token: Callable[[str], None] | None = None) -> AnswerResult:
+            if is_blank(body.question):  # NUL and other control characters only
+                raise QueryError("the question is empty")
             return answerer.ask(
                 body.question, k=body.k, no_llm=body.no_llm, on_token=on_token, issuer=body.issuer, year=body.year
             )
 
         if "text/event-stream" in request.headers.get("accept", ""):
-            if uses_model and gate.waiting >= gate.max_waiting:
+            if uses_model and gate.busy and gate.waiting >= gate.max_waiting:
                 raise HTTPException(status_code=503, detail=BUSY, headers={"Retry-After": RETRY_AFTER})
-            return StreamingResponse(stream_answer(gate, work), media_type="text/event-stream")
+            # Extractive answers never queue behind the model.
+            return StreamingResponse(stream_answer(gate if uses_model else None, work), media_type="text/event-stream")
         try:
             if uses_model:
                 result = await gate.run(work)
@@ -193,4 +228,6 @@ def create_app(
             "sources": list(chunk.sources),
         }
 
+    app.include_router(export_router)
+    app.include_router(openai_router)
     return app

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from pydantic import BaseModel, Field
 
 MAX_QUESTION_CHARS = 500
+
+
+def is_blank(text: str) -> bool:
+    """True when ``text`` holds nothing to search for: only whitespace, NUL and other control characters."""
+    return all(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Zs") for ch in text)
 
 
 class AskRequest(BaseModel):

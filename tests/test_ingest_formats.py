@@ -151,7 +151,7 @@ def test_api_filters_by_issuer_and_year(tmp_path: Path, mixed_folder: Path, fake
     settings = Settings(
         index_dir=tmp_path / "idx", abstain_min_dense=0.0, abstain_min_coverage=0.0, abstain_sure_dense=0.0
     )
-    client = TestClient(create_app(settings, embedder=fake_embedder, generator=None))
+    client = TestClient(create_app(settings, embedder=fake_embedder, generator=None), base_url="http://127.0.0.1")
     body = client.get("/api/search", params={"q": "题词", "issuer": "办公厅"}).json()
     assert {r["doc_title"] for r in body["results"]} == {"关于朱镕基同志题词的说明"}
     response = client.get("/api/search", params={"q": "题词", "year": "1999"})

@@ -281,7 +281,7 @@ def test_api_include_superseded(tmp_path: Path, fake_embedder: FakeEmbedder) -> 
 
     folder = _write(tmp_path / "laws", {"代表法(2015-08-29).md": WITH_INFO, "代表法(2025-03-11).md": NEWER})
     build_index([folder], tmp_path / "idx", fake_embedder, cache_dir=tmp_path / "c", progress=False)
-    client = TestClient(create_app(Settings(index_dir=tmp_path / "idx"), embedder=fake_embedder))
+    client = TestClient(create_app(Settings(index_dir=tmp_path / "idx"), embedder=fake_embedder), base_url="http://127.0.0.1")
     docs = client.get("/api/documents").json()
     old = next(d for d in docs if d["status"] == "superseded")
     assert old["version"] == "2015-08-29" and old["superseded_by"] and old["articles"] == 3

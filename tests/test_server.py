@@ -14,6 +14,8 @@ from policyrag.settings import Settings
 from server.app import create_app
 from tests.conftest import FakeEmbedder, overlap_logprob
 
+LOCAL = "http://127.0.0.1"  # the server answers loopback Host names only (DNS-rebinding guard)
+
 
 class _Gen:
     name = "scripted"
@@ -35,7 +37,7 @@ def client(tmp_path: Path, tiny_corpus: Path, fake_embedder: FakeEmbedder) -> Te
     settings = Settings(
         index_dir=tmp_path / "idx", abstain_min_dense=0.0, abstain_min_coverage=0.0, abstain_sure_dense=0.0
     )
-    return TestClient(create_app(settings, embedder=fake_embedder, generator=_Gen()))
+    return TestClient(create_app(settings, embedder=fake_embedder, generator=_Gen()), base_url=LOCAL)
 
 
 def test_healthz(client: TestClient) -> None:
@@ -202,7 +204,7 @@ def test_validation_detail_is_readable(client: TestClient) -> None:
 def test_api_token_and_cors(tmp_path: Path, tiny_corpus: Path, fake_embedder: FakeEmbedder) -> None:
     build_index([tiny_corpus], tmp_path / "idx", fake_embedder, cache_dir=tmp_path / "c", progress=False)
     settings = Settings(index_dir=tmp_path / "idx", api_token="s3cret", cors_origins=["http://intranet.example"])
-    guarded = TestClient(create_app(settings, embedder=fake_embedder))
+    guarded = TestClient(create_app(settings, embedder=fake_embedder), base_url=LOCAL)
     assert guarded.get("/api/search", params={"q": "主管部门"}).status_code == 401
     ok = guarded.get("/api/search", params={"q": "主管部门"}, headers={"X-API-Token": "s3cret"})
     assert ok.status_code == 200

@@ -19,7 +19,7 @@ function el(tag, attrs = {}, ...children) {
 
 function setMode(next) {
   mode = next;
-  for (const t of document.querySelectorAll(".tab")) t.classList.toggle("active", t.dataset.mode === next);
+  for (const t of document.querySelectorAll(".tab[data-mode]")) t.classList.toggle("active", t.dataset.mode === next);
   $("go").textContent = next === "ask" ? "提问" : "检索";
   $("query-form").hidden = next === "docs";
   $("docs").hidden = next !== "docs";
@@ -28,8 +28,24 @@ function setMode(next) {
   if (next === "docs") loadDocuments();
 }
 
+// With --allow-remote the API needs a token: ask for it on the first 401 and keep it for this tab.
+let apiToken = sessionStorage.getItem("policyrag.token") || "";
+
+async function apiFetch(url, options = {}) {
+  for (;;) {
+    const headers = { ...(options.headers || {}) };
+    if (apiToken) headers["X-API-Token"] = apiToken;
+    const r = await fetch(url, { ...options, headers });
+    if (r.status !== 401) return r;
+    const entered = window.prompt(apiToken ? "访问令牌不正确，请重新输入：" : "此服务器需要访问令牌（由管理员提供），请输入：");
+    if (!entered || !entered.trim()) return r;
+    apiToken = entered.trim();
+    sessionStorage.setItem("policyrag.token", apiToken);
+  }
+}
+
 async function getJSON(url) {
-  const r = await fetch(url);
+  const r = await apiFetch(url);
   const body = await r.json().catch(() => ({}));
   if (!r.ok) throw new Error(typeof body.detail === "string" ? body.detail : `请求失败（${r.status}）`);
   return body;
@@ -43,7 +59,8 @@ async function doSearch(q) {
     const cite = el("span", { class: "cite", "data-chunk": r.chunk_id }, r.citation);
     cite.onclick = () => openUnit(r.chunk_id, null);
     const snippet = r.text.length > 160 ? r.text.slice(0, 160) + "…" : r.text;
-    $("results").append(el("li", {}, cite, el("div", { class: "snippet" }, snippet)));
+    const add = addButton(() => addUnitToBasket(r.chunk_id, r.citation, r.text));
+    $("results").append(el("li", {}, cite, add, el("div", { class: "snippet" }, snippet)));
   }
   setStatus(data.results.length ? `${data.results.length} 条结果（${Math.round(data.took_ms)} 毫秒）` : "没有结果");
 }
@@ -76,8 +93,14 @@ function renderAnswer(answer) {
   $("citations").replaceChildren(...shown.map((c) => {
     const cite = el("span", { class: "cite" }, `[${c.n}] ${c.citation}`);
     cite.onclick = () => openUnit(c.chunk_id, c);
-    return el("li", {}, cite, el("div", { class: "quote" }, `“${c.quote}”`));
+    const add = addButton(() => addUnitToBasket(c.chunk_id, c.citation, c.quote));
+    return el("li", {}, cite, add, el("div", { class: "quote" }, `“${c.quote}”`));
   }));
+  const addAnswer = $("add-answer");
+  addAnswer.hidden = false;
+  addAnswer.textContent = "加入素材";
+  addAnswer.classList.remove("added");
+  addAnswer.onclick = () => { addAnswerToBasket(answer); addAnswer.textContent = "已加入"; addAnswer.classList.add("added"); };
   $("unsupported").hidden = !answer.unsupported.length;
   $("unsupported").textContent = answer.unsupported.length ? "已删除资料不支持的句子：" + answer.unsupported.join(" / ") : "";
 }
@@ -90,8 +113,9 @@ async function doAsk(q) {
   $("answer-text").textContent = "";
   $("citations").replaceChildren();
   $("unsupported").hidden = true;
+  $("add-answer").hidden = true;
   const started = performance.now();
-  const r = await fetch("/api/ask", {
+  const r = await apiFetch("/api/ask", {
     method: "POST",
     headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
     body: JSON.stringify({ question: q }),
@@ -146,6 +170,11 @@ async function openUnit(chunkId, citation) {
     }));
     $("panel-sources").textContent = "来源文件：" + u.sources.join("、");
     panelCopy = quote ? `${u.citation}：“${quote}”` : u.citation;
+    const add = $("panel-add");
+    const added = inBasket(u.chunk_id);
+    add.textContent = added ? "已加入" : "加入素材";
+    add.classList.toggle("added", added);
+    add.onclick = () => { addUnitToBasket(u.chunk_id, u.citation, u.text); add.textContent = "已加入"; add.classList.add("added"); };
     $("copied").hidden = true;
     $("panel").hidden = false;
   } catch (err) {
@@ -197,7 +226,7 @@ $("query-form").addEventListener("submit", async (e) => {
     $("go").disabled = false;
   }
 });
-for (const t of document.querySelectorAll(".tab")) t.addEventListener("click", () => setMode(t.dataset.mode));
+for (const t of document.querySelectorAll(".tab[data-mode]")) t.addEventListener("click", () => setMode(t.dataset.mode));
 $("panel-close").onclick = () => { $("panel").hidden = true; };
 $("copy").onclick = async () => {
   try { await navigator.clipboard.writeText(panelCopy); } catch { /* clipboard needs a secure context */ }
