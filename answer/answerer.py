@@ -38,6 +38,7 @@ from retriever.search import Candidates, QueryError, Searcher
 logger = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 500
+_PROCEDURE_NOUNS = ("流程", "程序", "步骤", "手续")
 EXTRACTIVE_MODEL = "extractive"
 
 
@@ -166,9 +167,9 @@ class Answerer:
         retrieved = self.retrieve(q, k or self.settings.k, self.searcher.allowed_rows(issuer=issuer, year=year))
         draft: Draft | None = None
         sources: list[Source] = []
-        outcome = self.gate(retrieved)
+        sources = self.number_sources(q, retrieved, generator)
+        outcome = self.gate(q, retrieved, sources)
         if outcome is None:
-            sources = self.number_sources(q, retrieved, generator)
             outcome = self.check_places(q, sources) or self.check_slots(q, sources)
         if outcome is None and generator is not None:
             draft = self.draft(q, sources, generator, started, on_token)
@@ -203,15 +204,16 @@ class Answerer:
         )
         return Retrieved(results=results, candidates=cands, confidence=confidence)
 
-    def gate(self, retrieved: Retrieved) -> Outcome | None:
-        """Stage 3: abstain when nothing retrieved could answer (answer/confidence.py)."""
+    def gate(self, q: Question, retrieved: Retrieved, sources: Sequence[Source]) -> Outcome | None:
+        """Stage 4: abstain when nothing retrieved could answer (answer/confidence.py); what is on the
+        question's topic is still quoted as a partial answer."""
         if retrieved.results and retrieved.confidence.answerable:
             return None
         logger.info("abstaining before generation: %s", retrieved.confidence)
-        return Outcome(stage="retrieval gate")
+        return self._partial("retrieval gate", q, sources)
 
     def number_sources(self, q: Question, retrieved: Retrieved, generator: Generator | None) -> list[Source]:
-        """Stage 4: numbered sources [1]..[n] within the prompt's token budget."""
+        """Stage 3: numbered sources [1]..[n] within the prompt's token budget."""
         count = generator.count_tokens if generator is not None else len
         return build_sources(
             q.normalised,
@@ -233,7 +235,10 @@ class Answerer:
         """Stage 5: a slot question (amount, time, body, place) needs a passage holding its focus and a
         value of its type; when none does, the answer is partial, before any generation."""
         for ask in q.asked.slots:
-            if not answering_passages(ask, sources, cut=self._cut, tagger=self._tagger):
+            found = answering_passages(
+                ask, sources, cut=self._cut, tagger=self._tagger, question=q.normalised, terms=self._terms
+            )
+            if not found:
                 logger.info("no source gives %s (%s): partial answer", ask.detail, ask.kind)
                 return self._partial("slot check", q, sources, missing=ask.detail)
         return None
@@ -295,7 +300,9 @@ class Answerer:
         answering = self._answering(q, sources)
         unsupported = verified.unsupported if verified else ()
         if verified is not None and verified.citations and self._cites_answer(q, verified, answering):
-            return Outcome(stage="verified", verified=verified)
+            if self._names_what_is_asked(q, verified, quotes=False):
+                return Outcome(stage="verified", verified=verified)
+            return self._partial("answer does not name what is asked", q, sources, unsupported=unsupported)
         if draft is not None and refuses(draft.text):
             return self._partial("model refused", q, sources, unsupported=unsupported)
         quoted = self._quotes(q, sources, answering)
@@ -367,12 +374,22 @@ class Answerer:
         if q.asked.slots:
             return _quote(answering[:2]) if answering else None
         quoted = extractive_answer(q.normalised, sources, terms=self._terms)
-        lists = [a for a in q.asked.asks if a.kind == "list"]
-        words = self._cut(lists[0].focus) if lists else []
-        terms = focus_terms(lists[0], self._cut) if lists and words[-1] not in CATEGORY_NOUNS else ()
-        if terms and not any(holds_focus(c.quote, terms) for c in quoted.citations):
-            return None
-        return quoted if quoted.citations else None
+        return quoted if quoted.citations and self._names_what_is_asked(q, quoted) else None
+
+    def _names_what_is_asked(self, q: Question, answer: VerifiedAnswer, *, quotes: bool = True) -> bool:
+        """A procedure by name (评审*流程*, 什么*程序*) is answered only by a quote that names one; answered by
+        quotes alone (``quotes``), a list of a named thing (哪些*税收优惠*) too — a list of a category
+        (哪些政策, 哪些方面) and other asks pass. (A generated list is checked item by item by verification.)"""
+        for ask in q.asked.asks:
+            named = any(n in c.quote for c in answer.citations for n in _PROCEDURE_NOUNS)
+            if ask.kind == "procedure" and ask.cue in _PROCEDURE_NOUNS and not named:
+                return False
+            if ask.kind == "list" and quotes:
+                words = self._cut(ask.focus)
+                terms = focus_terms(ask, self._cut) if words and words[-1] not in CATEGORY_NOUNS else ()
+                if terms and not any(holds_focus(c.quote, terms) for c in answer.citations):
+                    return False
+        return True
 
     def _partial(
         self,

@@ -36,7 +36,7 @@ _CUES: tuple[tuple[str, str], ...] = (
     (
         "place",
         rf"在哪里|在哪儿|在什么地方|什么地方|哪里|哪儿|何地|哪个(?:平台|区|市)|网址"
-        rf"|哪[{_NUM}]*[个座些家]?(?:网站|网址|国家|城市|地区|区域|省份|省|园区|片区|地方|产业基地|基地|医院)",
+        rf"|哪[{_NUM}]*[个座些家]?(?:网站|网址|国家|城市|地区|区域|省份|省|园区|片区|地方|产业基地|基地|医院|区|市|县)",
     ),
     (
         "body",
@@ -58,6 +58,8 @@ _CUES: tuple[tuple[str, str], ...] = (
 )
 _CUE_RE = [(kind, re.compile(p)) for kind, p in _CUES]
 
+_MEASURE = re.compile(r"(?:多少|几)(家|所|名|位|件|次|倍|人|种|类|条|款|章|期|届|座|台|套|批|部|篇|份|个|项)")
+_TITLE = re.compile(r"《([^《》]{2,60})》")
 _CLAUSE = re.compile(r"[？?！!；;。]")
 # Words that never narrow down what is asked: the corpus's own topic and the question's frame.
 GENERIC = frozenset(
@@ -66,7 +68,7 @@ GENERIC = frozenset(
     需要 要求 可以 能够 应该 应当 是 有 要 能 会 多少 几 哪个 哪些 什么 怎么 怎样 如何 是否 谁 多大 多久 哪里 时候 何时
     情况 问题 方面 相关 有关 这个 那个 其中 一下 一共 总共 到底 究竟 正式 目前为止 已经 最终 之前 以后
     它 它们 他 他们 她 我们 你们 其 这项 该项 此项 任务 希望 打算 准备 想 想要 计划要 前面 后面 一般
-    最先 最早 首先 首次 那次 这次 那个 当时
+    最先 最早 首先 首次 那次 这次 那个 当时 这部 该 本 ai
     """.split()
 )
 
@@ -80,6 +82,10 @@ class Ask:
     focus: str  # the thing whose slot is asked, as written in the question (奖励金额, 公布的网站)
     slot_noun: str  # the noun the cue governs (网站, 部门, 工作日), "" when the cue stands alone
     missing: str = ""  # how a partial answer names this detail (攻关机制的负责部门); the focus when empty
+    subject: str = ""  # the thing whose slot is asked, as written before the cue (年度报告, 公共数据开放平台)
+    event: str = ""  # the act whose time/place/body is asked (公布, 施行, 牵头)
+    titles: tuple[str, ...] = ()  # documents the clause names in 《》: the answer must be about them
+    unit: str = ""  # the measure word a counted answer carries (多少*家* → 104家), "" when none is asked
 
     @property
     def detail(self) -> str:
@@ -137,7 +143,7 @@ _TRAILING = frozenset(
     """
     是 为 有 要 在 由 向 到 能 会 可以 应当 需要 达到 大概 大约 最多 最高 最低 一共 共 的 能够
     可 将 还 都 又 占 给予 对 按照 从 自 于 被 给 拿到 能拿到 获得 得到 属于 了 过 着 做到 实现
-    排 排在 提出 定 来 去 共有 总共 和 与 同 跟 这 那 落 落在 位于 坐落 《 》 “ ” " 「 」
+    排 排在 提出 定 来 去 共有 总共 和 与 同 跟 这 那 落 落在 位于 坐落 归 《 》 “ ” " 「 」
     """.split()
 )
 # Words that name the slot itself rather than the thing it belongs to: their value is the answer
@@ -146,14 +152,14 @@ SLOT_NOUNS = frozenset(
     """
     金额 数额 数量 数目 规模 比例 占比 比重 额度 上限 下限 标准 时间 日期 期限 时限 年份 时候
     网站 网址 平台 部门 机构 机关 单位 组织 主体 人员 人 对象 地方 地点 地区 城市 国家 区域 钱 多少
-    总额 总量 人数 个数 次数 多大 工作日 省份 片区 园区 委员会 基地 产业基地 医院 目标
+    总额 总量 人数 个数 次数 多大 工作日 省份 片区 园区 委员会 基地 产业基地 医院 目标 企业 公司
     """.split()
 )
 _EVENT = frozenset(
     """
     公布 发布 负责 承担 审批 申请 成立 设立 担任 出资 施行 实施 生效 举办 召开 完成 建成 提交 递交 备案 批准 组建 印发
     通过 上线 开通 启动 补贴 资助 奖励 罚款 处罚 报送 认定 评估 主管 管理 牵头 组织 发放 兑现 受理 办理 公示 举行
-    检举 举报 投诉 反映 咨询
+    检举 举报 投诉 反映 咨询 试点 承建 建设 测算 统计 认定
     """.split()
 )
 # Cues that name their slot, and the slot implied by a cue that names none (for the missing detail).
@@ -195,16 +201,18 @@ def _phrase(tokens: list[str], *, from_end: bool, size: int = 2) -> str:
     return "".join(reversed(picked) if from_end else picked)
 
 
-def _focus(clause: str, start: int, end: int, kind: str, cut: Callable[[str], list[str]]) -> tuple[str, str, str]:
-    """(focus, slot noun, missing detail) of the cue at clause[start:end] (see module docstring)."""
+def _focus(
+    clause: str, start: int, end: int, kind: str, cut: Callable[[str], list[str]]
+) -> tuple[str, str, str, str, str]:
+    """(focus, slot noun, missing detail, subject, event) of the cue at clause[start:end] (module docstring)."""
     cue = clause[start:end]
     after = [t for t in cut(clause[end:]) if t.strip()]
     before = [t for t in cut(re.split(r"[，,、]", clause[:start])[-1]) if t.strip()]
     if kind not in SLOT_KINDS:
         quoted = re.search(r"[“\"「]([^”\"」]{2,20})[”\"」]", clause)
         if kind == "definition" and quoted:
-            return quoted.group(1), "", ""
-        return _phrase(after, from_end=False, size=3) or _phrase(before, from_end=True) or cue, "", ""
+            return quoted.group(1), "", "", "", ""
+        return _phrase(after, from_end=False, size=3) or _phrase(before, from_end=True) or cue, "", "", "", ""
     own = _OWN_NOUN.search(cue)
     noun = own.group(1) if own else ""
     i = 1 if after and after[0] in "个项家所名位" else 0
@@ -217,21 +225,30 @@ def _focus(clause: str, start: int, end: int, kind: str, cut: Callable[[str], li
         noun = after[i]  # 多少*人*, 多少*钱*
         i += 1
     verb = next((t for t in after[i : i + 3] if t in _EVENT), "")
-    subject = _phrase(before, from_end=True)
+    subject = _phrase(before, from_end=True, size=3)
     towards = bool(before) and before[-1] in _TOWARDS
     if kind == "body" and subject and not (towards and verb):
         # 攻关机制由哪个部门负责建立: the rule that answers names the mechanism, not always "负责";
         # but 产品向哪个部门递交申请 asks where the actor goes (below)
         role = verb + noun if verb and noun else noun
-        return subject, noun, subject if not role or subject.endswith(role) else f"{subject}的{role}"
+        detail = subject if not role or subject.endswith(role) else f"{subject}的{role}"
+        # the rule that answers names the subject; 负责/牵头 it may not say (市…部门应当建立…体系)
+        return subject, noun, detail, subject, ""
     if verb and kind != "quantity":
         focus = verb + (noun or _IMPLIED[kind])
-        return focus, noun, focus
+        # 民众向哪里检举: the words before 向 name who acts, not what the slot belongs to
+        return focus, noun, focus, "" if towards else subject, verb
     if kind == "quantity" and after[i:]:
         # what is counted may be named after the cue: 同时帮多少人*量体温*
         subject += _phrase(after[i:], from_end=False)
     focus = subject + noun if noun and noun not in subject else (subject or noun)
-    return focus, noun, focus
+    return focus, noun, focus, subject, ""
+
+
+def _measure(text: str) -> str:
+    """The measure word of a count cue at the start of ``text`` (多少家 → 家, 几所 → 所)."""
+    m = _MEASURE.match(text)
+    return m.group(1) if m else ""
 
 
 def classify(question: str, cut: Callable[[str], list[str]] | None = None) -> AskedDetail:
@@ -248,8 +265,20 @@ def classify(question: str, cut: Callable[[str], list[str]] | None = None) -> As
         if not cues:  # a sub-question without a cue still asks something (为什么…？ 培育什么样的…？)
             asks.append(Ask(kind="open", cue="", focus=clause[-12:], slot_noun=""))
         for start, end, kind in cues:
-            focus, noun, detail = _focus(clause, start, min(end, len(clause)), kind, cut)
-            asks.append(Ask(kind=kind, cue=clause[start:end], focus=focus, slot_noun=noun, missing=detail))
+            focus, noun, detail, subject, event = _focus(clause, start, min(end, len(clause)), kind, cut)
+            asks.append(
+                Ask(
+                    kind=kind,
+                    cue=clause[start:end],
+                    focus=focus,
+                    slot_noun=noun,
+                    missing=detail,
+                    subject=subject,
+                    event=event,
+                    titles=tuple(t.strip() for t in _TITLE.findall(clause)),
+                    unit=_measure(clause[start:]) if kind == "quantity" else "",
+                )
+            )
     slots = [a for a in asks if a.kind in SLOT_KINDS]
     kind = slots[0].kind if slots else asks[0].kind
     return AskedDetail(question=question, kind=kind, asks=tuple(asks))

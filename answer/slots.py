@@ -11,12 +11,22 @@ quoted, and the detail the corpus leaves open.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 
 from answer.question import GENERIC, SLOT_NOUNS, Ask, AskedDetail
 from answer.sources import Source
-from answer.values import Tagger, has_quantity, has_time, org_mentions, people, places, urls
+from answer.values import (
+    Tagger,
+    has_duration,
+    has_quantity,
+    has_time,
+    number_values,
+    org_mentions,
+    people,
+    places,
+    urls,
+)
 from answer.verify import Citation, support
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -40,6 +50,15 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "投诉": ("举报", "检举"),
 }
 _HEADING_CHARS = 30
+# A near-topic question's own words are half slot and half topic: 0.3 of them still marks the topic
+# (tuned on the near-topic set's tune part; far questions stop at the retrieval gate before this).
+RELATED_SHARE = 0.3
+_CN_NUMERALS = "零〇一二两三四五六七八九十百千万亿"
+_ROLES = frozenset("对象 人员 人 主体 单位 机构 部门 组织".split())
+_MONEY_HEADS = ("经费", "资金", "钱", "金额", "资助", "补贴", "补助", "奖励", "投资")
+_DURATION_CUE = re.compile(
+    r"多久|多长时间|多少年|多少个?(?:工作日|天|月|小时)|几年|几个?(?:工作日|月|星期|小时)|几天|期限"
+)
 # What a list is a list *of* when it names a kind rather than a thing (哪些政策, 哪些方面): the article that
 # answers lists the items and need not repeat the kind; 哪些*税收优惠* names a thing it must mention.
 CATEGORY_NOUNS = frozenset(
@@ -100,49 +119,107 @@ def focus_terms(ask: Ask, cut: Callable[[str], list[str]]) -> tuple[str, ...]:
     return tuple(reversed(content))
 
 
+def required_words(
+    ask: Ask, cut: Callable[[str], list[str]], tagger: Tagger | None = None, *, limit: int = 3
+) -> tuple[str, ...]:
+    """What a passage must name to answer a slot: the subject's words nearest the cue, the event, and the
+    thing counted (年度报告 + 公布; 公共数据开放平台; 单个项目 + 资助). Empty when the question names none.
+
+    With a tagger, the subject's verbs are left out when it has other words: a question paraphrases the
+    act (给…研究*安排*了多少经费 where the text says 提供) more freely than the thing.
+    """
+    subject = re.sub(r"第[一二三四五六七八九十百零〇\d]+条", "", ask.subject)  # 条例第五十条…: a reference
+    words = [w for w in cut(subject) if re.search(r"[\u4e00-\u9fffA-Za-z0-9]", w) and w not in _FUNCTION]
+    if tagger is not None:
+        tags = dict(tagger(subject))
+        # 欧洲*哪个国家*: a region before a place cue contains the answer, it is not the thing asked about
+        drop = {w for w, f in tags.items() if f.startswith("v") or (ask.kind == "place" and f == "ns")}
+        words = [w for w in words if w not in drop]
+    # 由谁建设开放*平台*: for a body the platform is the thing, not the slot; roles (对象, 单位) are the slot
+    keep_slot_nouns = ask.kind == "body"
+    words = [
+        w
+        for w in words
+        if w.lower() not in GENERIC
+        and w != ask.slot_noun
+        and w not in _ROLES
+        and (keep_slot_nouns or w not in SLOT_NOUNS)
+        and (len(w) > 1 or w in _VERBS_1)
+    ][-limit:]
+    extra = [ask.event] if ask.event else []
+    noun = ask.slot_noun
+    counted = noun and noun.lower() not in GENERIC and noun not in SLOT_NOUNS and not noun.endswith(_MONEY_HEADS)
+    if ask.kind == "quantity" and counted and noun not in words:
+        extra.append(noun)  # 多少*资助*: the money it names is the value; 多少*纳米* is not
+    return tuple(dict.fromkeys(words + extra))
+
+
+def variants(word: str) -> set[str]:
+    """Ways a passage may write ``word``: itself, a close synonym, the last two characters of a compound
+    (where Chinese puts its head: 量体温 → 体温), the compound less a trailing slot noun (主管机关 → 主管)."""
+    out = {word, *SYNONYMS.get(word, ())}
+    tail = "".join(re.findall(r"[\u4e00-\u9fff]", word))[-2:]
+    if len(word) >= 3 and len(tail) == 2 and tail not in GENERIC and tail not in SLOT_NOUNS:
+        out.add(tail)
+    if len(word) >= 3 and word[-2:] in SLOT_NOUNS:
+        out.add(word[:-2])
+    if len(word) == 3 and word[:2] not in GENERIC:
+        out.add(word[:2])
+    return out
+
+
+def holds_all(passage: str, words: Sequence[str]) -> bool:
+    """Every word (or one of its variants) stands in the passage."""
+    return all(any(v in passage for v in variants(w)) for w in words)
+
+
 def holds_focus(passage: str, terms: Sequence[str]) -> bool:
     """The passage names the focus: its head word (or a synonym, or the head's last two characters,
     where Chinese puts a compound's head: 具体办法 → 办法, 量体温 → 体温), or all the focus words."""
     if not terms:
         return True
-    head = terms[0]
-    variants = {head, *SYNONYMS.get(head, ())}
-    tail = "".join(re.findall(r"[\u4e00-\u9fff]", head))[-2:]
-    if len(head) >= 3 and len(tail) == 2 and tail not in GENERIC and tail not in SLOT_NOUNS:
-        variants.add(tail)
-    if len(head) >= 3 and head[-2:] in SLOT_NOUNS:
-        variants.add(head[:-2])  # 主管机关 → 主管: the slot noun is what the value supplies
-    if len(head) == 3 and head[:2] not in GENERIC:
-        variants.add(head[:2])  # 实施期 → 实施
-    if any(v in passage for v in variants):
+    if any(v in passage for v in variants(terms[0])):
         return True
     return len(terms) > 1 and all(t in passage for t in terms)
 
 
-def holds_value(ask: Ask, passage: str, *, cut: Callable[[str], list[str]], tagger: Tagger) -> bool:
-    """The passage holds a value of the type ``ask`` asks for (see module docstring)."""
+def holds_value(ask: Ask, passage: str, *, cut: Callable[[str], list[str]], tagger: Tagger, question: str = "") -> bool:
+    """The passage holds a value of the type ``ask`` asks for (see module docstring).
+
+    A value the question itself states (鹏城实验室设在*深圳*什么地方, 除了*深圳第三人民医院*) is no answer.
+    """
     noun = ask.slot_noun
     focus = ask.focus
+
+    def new(found: Iterable[str]) -> bool:
+        return any(v not in question for v in found)
+
     if ask.kind == "quantity":
+        if ask.unit and ask.unit not in "个项":  # 多少个 may be answered by 九大, 上千类
+            # 多少家 is answered by 104家 / 20家以上 / 一千余家, not by an amount in 亿元
+            unit = ask.unit
+            return new(m.group(0) for m in re.finditer(rf"(?:\d+|[{_CN_NUMERALS}]+)\s*(?:余|多|来)?\s*{unit}", passage))
         percent = any(n in focus or n in ask.cue for n in _PERCENT_NOUNS)
         money = not percent and any(n in focus or n in ask.cue for n in _MONEY_NOUNS)
-        return has_quantity(passage, percent=percent, money=money)
+        return has_quantity(passage, percent=percent, money=money, exclude=number_values(question))
     if ask.kind == "time":
-        return has_time(passage)
+        return has_duration(passage) if _DURATION_CUE.search(ask.cue) else has_time(passage)
     if ask.kind == "body":
-        return bool(org_mentions(passage, cut) or people(passage, tagger) or _ACTORS.search(passage))
+        named = new(org_mentions(passage, cut)) or new(people(passage, tagger))
+        # 由谁 / 对象是谁 may be answered by a kind of actor (个人、组织); 哪家企业 / 哪个机构 needs a name
+        return named or ((not noun or noun in {"对象", "人员", "人"}) and bool(_ACTORS.search(passage)))
     if ask.kind == "place":
         if noun == "网址":
-            return bool(urls(passage))  # the corpus naming a site (…开放网站…子站) gives no address
+            return new(urls(passage))  # the corpus naming a site (…开放网站…子站) gives no address
         if noun == "网站":
-            return bool(urls(passage)) or bool(_WEBSITE.search(passage))
+            return new(urls(passage)) or new(m.group(0) for m in _WEBSITE.finditer(passage))
         if noun and noun not in _AREA_NOUNS:
             # 哪家*医院*, 哪个产业*基地*: a name of that kind (深圳第三人民医院, 罗湖人工智能产业基地)
             kind = noun[-2:]
-            return bool(re.search(rf"[\u4e00-\u9fffA-Za-z0-9]{{2,}}{kind}", passage))
-        if not noun and org_mentions(passage, cut):
+            return new(m.group(0) for m in re.finditer(rf"[\u4e00-\u9fffA-Za-z0-9]{{2,}}{kind}", passage))
+        if not noun and new(org_mentions(passage, cut)):
             return True  # 向哪里检举: where to go is a body
-        return bool(places(passage, tagger) or _PLACE_VALUE.search(passage))
+        return new(places(passage, tagger)) or new(m.group(0) for m in _PLACE_VALUE.finditer(passage))
     return True
 
 
@@ -161,18 +238,20 @@ def answering_passages(
     市政务服务数据管理部门 before 组织和个人), then by how much of the question the passage holds (the
     extractive answer's measure, answer/verify.support).
     """
-    focus = focus_terms(ask, cut)
+    words = required_words(ask, cut, tagger)
     out: list[tuple[Source, str]] = []
     context: dict[tuple[str, str], str] = {}  # what a passage says with its heading, for ranking
     for s in sources:
         # A unit's short heading (推动智慧城市融合发展) names the topic of all its sentences,
-        # e.g. the plan's "（责任单位：…）" line.
+        # e.g. the plan's "（责任单位：…）" line; a document named in 《》 may be the cited one itself.
         heading = s.passages[0] if s.passages and len(s.passages[0]) <= _HEADING_CHARS else ""
-        titled = bool(heading) and holds_focus(heading, focus)
         for p in s.passages:
-            if (titled or holds_focus(p, focus)) and holds_value(ask, p, cut=cut, tagger=tagger):
+            text = heading + p if p != heading else p
+            named = all(t in s.citation + text for t in ask.titles)
+            holds = holds_all(text, words)
+            if named and holds and holds_value(ask, p, cut=cut, tagger=tagger, question=question):
                 out.append((s, p))
-                context[(s.chunk_id, p)] = heading + p if titled and p != heading else p
+                context[(s.chunk_id, p)] = text
     if question and terms is not None:
         relevance = terms  # bound for the closure below (mypy narrows locals only)
 
@@ -204,7 +283,7 @@ def related_passages(
 ) -> list[tuple[Source, str]]:
     """At most ``limit`` passages on the question's topic, best first, one per source.
 
-    A passage is on topic when it shares at least half of the question's content words (jieba
+    A passage is on topic when it shares at least ``RELATED_SHARE`` of the question's content words (jieba
     terms, generic words left out); the best passage of each source is the one sharing most.
     """
     generic = set(terms(" ".join(GENERIC | SLOT_NOUNS)))  # and their parts: 人工智能 → 人工, 智能
@@ -218,7 +297,7 @@ def related_passages(
             key=lambda x: x[0],
             default=(0.0, ""),
         )
-        if best[0] >= 0.5:
+        if best[0] >= RELATED_SHARE:
             scored.append((best[0], -rank, source, best[1]))
     scored.sort(key=lambda x: (x[0], x[1]), reverse=True)
     return [(s, p) for _, _, s, p in scored[:limit]]

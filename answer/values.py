@@ -115,6 +115,15 @@ def has_time(text: str) -> bool:
     return bool(_TIME.search(_arabic(text)))
 
 
+_DATE = re.compile(r"\d{4}\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?)?|\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}-\d{4}")
+_DURATION = re.compile(r"\d+(?:\.\d+)?\s*(?:个)?(?:年|月|日|天|周|小时|工作日|季度)|每(?:年|季度|个?月|半年|周)")
+
+
+def has_duration(text: str) -> bool:
+    """A period (三十日内, 3年, 每年) rather than a date (2022年11月1日): dates are removed first."""
+    return bool(_DURATION.search(_DATE.sub(" ", _arabic(text))))
+
+
 def _arabic(text: str) -> str:
     """Chinese numerals before units written as Arabic digits, for the regular expressions above."""
     out, last = [], 0
@@ -128,10 +137,15 @@ def _arabic(text: str) -> str:
     return "".join(out)
 
 
-def has_quantity(text: str, *, percent: bool = False, money: bool = False) -> bool:
-    """A figure that is not a year or an ordinal (第六条); ``percent``/``money`` ask for that kind."""
+def has_quantity(text: str, *, percent: bool = False, money: bool = False, exclude: Iterable[float] = ()) -> bool:
+    """A figure that is not a year or an ordinal (第六条); ``percent``/``money`` ask for that kind;
+    figures equal to one of ``exclude`` (the question's own) do not count."""
     converted = _arabic(re.sub(r"《[^》]*》", "", text))
+    known = list(exclude)
     for m in _ARABIC.finditer(converted):
+        value = float(m.group(1).replace(",", "")) if re.fullmatch(r"[\d.]+", m.group(1).replace(",", "")) else None
+        if value is not None and any(_same(value, k) for k in known):
+            continue
         before, after = converted[max(0, m.start() - 1) : m.start()], converted[m.end() : m.end() + 2]
         if before == "第" or (re.match(r"\s*年", after) and re.fullmatch(r"(19|20)\d\d", m.group(1))):
             continue
