@@ -106,10 +106,22 @@ def group_copies(docs: Sequence[LogicalDocument]) -> list[list[int]]:
             else:
                 by_title[key] = i
     sketches = [sketch("".join(line.text for line in doc.lines)) for doc in docs]
+    # Identical sketches are copies however many there are (60 copies of one file must still merge);
+    # only one representative of each goes into the candidate search below.
+    first_with: dict[frozenset[int], int] = {}
+    representatives: list[int] = []
+    for i, sk in enumerate(sketches):
+        if sk in first_with:
+            union(first_with[sk], i)
+            if find(i) == find(first_with[sk]):
+                continue
+        else:
+            first_with[sk] = i
+        representatives.append(i)
     # Candidates share at least one sketch hash; this keeps large corpora far from all-pairs.
     postings: dict[int, list[int]] = defaultdict(list)
-    for i, sk in enumerate(sketches):
-        for h in sk:
+    for i in representatives:
+        for h in sketches[i]:
             postings[h].append(i)
     candidates: set[tuple[int, int]] = set()
     for ids in postings.values():
