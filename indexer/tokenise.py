@@ -46,6 +46,10 @@ class JiebaTokenizer:
             # A high frequency makes jieba prefer the whole term over its pieces.
             self._jieba.add_word(word, freq=200000)
 
+    def adopt(self, other: JiebaTokenizer) -> None:
+        """Take over ``other``'s dictionary (an index reloaded in place)."""
+        self._jieba, self.user_words, self._pos = other._jieba, other.user_words, None
+
     def cut(self, text: str) -> list[str]:
         """Plain segmentation (used for token budgets); whitespace tokens dropped."""
         return [t for t in self._jieba.cut(text) if t.strip()]
@@ -86,9 +90,13 @@ class JiebaTokenizer:
                 found.update(w for w, f in self.tag(m.group(1)) if f == "ns" and w == m.group(1))
         return found
 
+    def user_dict_text(self) -> str:
+        """The user dictionary, one term per line (saved with the index so search tokenises like indexing did)."""
+        return "".join(f"{w}\n" for w in self.user_words)
+
     def save_user_dict(self, path: Path) -> None:
         """Write the user dictionary (one term per line) so search tokenises like indexing did."""
-        path.write_text("".join(f"{w}\n" for w in self.user_words), encoding="utf-8")
+        path.write_text(self.user_dict_text(), encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path) -> JiebaTokenizer:

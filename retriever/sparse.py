@@ -79,6 +79,29 @@ class BM25Index:
         top = top[np.argsort(-scores[top], kind="stable")]
         return scores[top], top.astype(np.int64)
 
+    def to_bytes(self) -> tuple[bytes, bytes]:
+        """``(terms.jsonl, params.json)`` file contents (see ``save``)."""
+        params = json.dumps({"k1": self.k1, "b": self.b, "deleted": sorted(self._deleted)})
+        terms = "".join(json.dumps(doc, ensure_ascii=False) + "\n" for doc in self._docs)
+        return terms.encode("utf-8"), params.encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, terms: bytes, params: bytes) -> BM25Index:
+        """Inverse of ``to_bytes``; raises ``ValueError``/``KeyError``/``TypeError`` on damaged data."""
+        p = json.loads(params)
+        index = cls(k1=float(p["k1"]), b=float(p["b"]))
+        index._docs = [json.loads(line) for line in terms.decode("utf-8").splitlines()]
+        if not all(isinstance(d, list) and all(isinstance(t, str) for t in d) for d in index._docs):
+            raise ValueError("bm25 terms must be lists of strings")
+        index._deleted = {int(r) for r in p.get("deleted", [])}
+        index._reindex()
+        return index
+
+    @property
+    def terms(self) -> list[list[str]]:
+        """Each row's term list (for reuse by an incremental build)."""
+        return self._docs
+
     def save(self, folder: Path) -> None:
         """Write the term lists and parameters; the BM25 matrix is rebuilt on load (fast: sparse counting)."""
         folder.mkdir(parents=True, exist_ok=True)
