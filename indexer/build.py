@@ -26,7 +26,7 @@ from tqdm import tqdm
 from indexer.catalog import CATALOG_NAME, load_catalogs
 from indexer.chunking import budget_for_window
 from indexer.embed_cache import EmbeddingCache
-from indexer.pipeline import Corpus, FileIngest, IngestStats, assemble, check_strict, ingest_file
+from indexer.pipeline import BuildMemo, Corpus, FileIngest, IngestStats, assemble, check_strict, ingest_file
 from indexer.reading import scan_sources
 from indexer.sources import read_sources
 from models.embedders import Embedder
@@ -38,6 +38,7 @@ from retriever.store import FORMAT_VERSION, IndexStoreError, LoadedIndex, Manife
 logger = logging.getLogger(__name__)
 
 INGEST_CACHE = "ingest.jsonl.gz"  # per-file ingest results, keyed by file name and content hash
+MEMO = "memo.json.gz"  # sketches and token counts by text (indexer.pipeline.BuildMemo)
 _FILE_INGEST = TypeAdapter(FileIngest)
 
 
@@ -99,6 +100,7 @@ def _record(path: Path, previous: dict[str, SourceRecord] | None) -> SourceRecor
 class _Previous:
     index: LoadedIndex
     ingests: dict[tuple[str, str], FileIngest]  # (file name, sha256) → ingest result
+    memo: BuildMemo
 
     def vectors_by_text(self) -> dict[str, np.ndarray]:
         rows = self.index.dense.vectors()
@@ -108,7 +110,7 @@ class _Previous:
 def _previous(index_dir: Path, embedder: Embedder, budget: int) -> tuple[_Previous | None, str]:
     """The previous index if it can be reused, else None and why not."""
     try:
-        index = load_index(index_dir)
+        index = load_index(index_dir, searchable=False)
     except IndexStoreError as exc:
         return None, "none" if "no index at" in str(exc) else f"not reused ({exc})"
     m = index.manifest
@@ -124,13 +126,21 @@ def _previous(index_dir: Path, embedder: Embedder, budget: int) -> tuple[_Previo
         except (OSError, ValueError, KeyError, ValidationError) as exc:
             logger.warning("ignoring the previous index's ingest cache (%s)", exc)
             ingests = {}
-    return _Previous(index, ingests), "reused"
+    memo = BuildMemo()
+    blob = index.extra.get(MEMO)
+    if blob is not None:
+        try:
+            memo = BuildMemo.from_json(json.loads(gzip.decompress(blob)))
+        except (OSError, ValueError, TypeError, AttributeError) as exc:
+            logger.warning("ignoring the previous index's sketches and token counts (%s)", exc)
+    return _Previous(index, ingests, memo), "reused"
 
 
 def ingest_corpus(
     paths: Sequence[Path],
     budget: int,
     previous: _Previous | None,
+    memo: BuildMemo,
     *,
     strict: bool = False,
     progress: bool | None = None,
@@ -163,7 +173,9 @@ def ingest_corpus(
         records.append(record)
         ingests.append(ingest)
     catalog = load_catalogs({p if p.is_dir() else p.parent for p in paths})
-    corpus = assemble(ingests, budget=budget, catalog=catalog, where=paths, skipped=skipped, problems=scan.problems)
+    corpus = assemble(
+        ingests, budget=budget, catalog=catalog, where=paths, skipped=skipped, problems=scan.problems, memo=memo
+    )
     return corpus, records, ingests, len(results)
 
 
@@ -232,8 +244,9 @@ def build_index(
                     return BuildReport(
                         index_dir, m, stats, 0.0, m.counts.get("chunks", 0), 0, len(records), 0, True, how
                     )
+            memo = previous.memo if previous else BuildMemo()
             corpus, records, ingests, files_read = ingest_corpus(
-                paths, budget, previous, strict=strict, progress=None if progress else False
+                paths, budget, previous, memo, strict=strict, progress=None if progress else False
             )
             logger.info(
                 "ingested %d files (%d read, %d unchanged) → %d documents, %d units, %d chunks",
@@ -290,7 +303,10 @@ def build_index(
                 dense=dense,
                 bm25=bm25,
                 tokenizer=corpus.tokenizer,
-                extra_files={INGEST_CACHE: _ingest_blob(records, ingests)},
+                extra_files={
+                    INGEST_CACHE: _ingest_blob(records, ingests),
+                    MEMO: gzip.compress(json.dumps(memo.to_json()).encode(), compresslevel=1, mtime=0),
+                },
             )
     except BaseException:
         if created:  # a failed first build leaves nothing behind (not even the folder and its lock file)

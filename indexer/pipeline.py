@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from indexer.catalog import Catalog, fallback_doc_id, load_catalogs
 from indexer.chunking import chunk_units
-from indexer.dedupe import merge_copies
+from indexer.dedupe import SketchMemo, merge_copies
 from indexer.documents import prepare_lines, split_documents
 from indexer.formats import FileMeta, ReadResult
 from indexer.formats.meta import TextMeta, find_text_meta
@@ -28,7 +29,7 @@ from indexer.reading import scan_sources
 from indexer.records import Chunk, DocumentInfo, LogicalDocument, MergedUnit, Unit
 from indexer.sources import SkippedFile, read_sources
 from indexer.structure import document_kind, parse_units
-from indexer.tokenise import JiebaTokenizer, domain_terms
+from indexer.tokenise import CountMemo, JiebaTokenizer, dictionary_key, domain_terms
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +108,38 @@ class FileIngest:
     head: tuple[str, ...] = ()  # the file's first blocks (红头 and 文号 lines come before the title)
     meta: FileMeta = field(default_factory=FileMeta)  # what the file states about itself
     ocr_pages: int = 0
+
+
+@dataclass
+class BuildMemo:
+    """Work a previous build did that this one may reuse: sketches (by text) and token counts (by text, valid
+    for the dictionary they were counted with). ``to_json`` keeps only what this build used."""
+
+    sketches: SketchMemo = field(default_factory=SketchMemo)
+    counts: CountMemo | None = None
+    previous_counts: dict[str, int] = field(default_factory=dict)
+    previous_dictionary: str = ""
+
+    def counts_for(self, dictionary: str) -> dict[str, int]:
+        """The previous counts if they were made with ``dictionary``, else none."""
+        return self.previous_counts if dictionary == self.previous_dictionary else {}
+
+    def to_json(self) -> dict[str, Any]:
+        """What to store with the index for the next build."""
+        return {
+            "sketches": self.sketches.used,
+            "dictionary": dictionary_key(self.counts.tokenizer.user_words) if self.counts else "",
+            "counts": self.counts.used if self.counts else {},
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> BuildMemo:
+        """Inverse of ``to_json``."""
+        return cls(
+            sketches=SketchMemo({str(k): [int(x) for x in v] for k, v in raw.get("sketches", {}).items()}),
+            previous_counts={str(k): int(v) for k, v in raw.get("counts", {}).items()},
+            previous_dictionary=str(raw.get("dictionary", "")),
+        )
 
 
 def ingest_file(path: Path, read: ReadResult) -> FileIngest:
@@ -203,8 +236,12 @@ def assemble(
     where: Sequence[Path] = (),
     skipped: Sequence[SkippedFile] = (),
     problems: Sequence[str] = (),
+    memo: BuildMemo | None = None,
 ) -> Corpus:
-    """Merge the files' logical documents into de-duplicated documents and cut them into chunks."""
+    """Merge the files' logical documents into de-duplicated documents and cut them into chunks.
+
+    ``memo`` carries sketches and token counts from a previous build (and collects this build's).
+    """
     logical = [doc for f in files for doc in f.logical]
     fronts = {f.name: f.front for f in files if f.front is not None}
     by_name = {f.name: f for f in files}
@@ -214,7 +251,7 @@ def assemble(
         reasons = "".join(f"\n  {s.message}" for s in skipped)
         raise EmptyCorpusError(f"no text found in {', '.join(str(p) for p in where) or 'the given files'}{reasons}")
     units = [parse_units(doc) for doc in logical]
-    merged_docs = merge_copies(logical, units)
+    merged_docs = merge_copies(logical, units, memo.sketches if memo else None)
 
     documents: list[DocumentInfo] = []
     merged_units: dict[str, tuple[MergedUnit, ...]] = {}
@@ -254,9 +291,13 @@ def assemble(
     documents = mark_superseded(documents)
     all_units: list[Unit] = [m.unit for ms in merged_units.values() for m in ms]
     tokenizer = JiebaTokenizer(domain_terms([d.title for d in documents] + [u.text for u in all_units]))
+    count: Callable[[str], int] = tokenizer.count
+    if memo is not None:
+        memo.counts = CountMemo(tokenizer, memo.counts_for(dictionary_key(tokenizer.user_words)))
+        count = memo.counts
     chunks: list[Chunk] = []
     for info in documents:
-        chunks.extend(chunk_units(info, merged_units[info.doc_id], budget=budget, count_tokens=tokenizer.count))
+        chunks.extend(chunk_units(info, merged_units[info.doc_id], budget=budget, count_tokens=count))
     stats = IngestStats(
         files=len(files) + len(skipped),
         logical_documents=len(logical),

@@ -47,6 +47,7 @@ INDEX_FILES = frozenset(
         "vectors.deleted.npy",
         "userdict.txt",
         "ingest.jsonl.gz",
+        "memo.json.gz",
         "bm25",
         "bm25/terms.jsonl",
         "bm25/params.json",

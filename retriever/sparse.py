@@ -57,6 +57,8 @@ class BM25Index:
 
     def scores(self, terms: Sequence[str]) -> np.ndarray:
         """BM25 score of every row for a query's terms (deleted rows score 0)."""
+        if self._bm25 is None and self._docs:
+            self._reindex()  # deferred by from_bytes(index=False)
         if self._bm25 is None or not self._docs or not terms:
             return np.zeros(len(self._docs), dtype=np.float32)
         scores = np.asarray(self._bm25.get_scores(list(terms)), dtype=np.float32)
@@ -86,16 +88,19 @@ class BM25Index:
         return terms.encode("utf-8"), params.encode("utf-8")
 
     @classmethod
-    def from_bytes(cls, terms: bytes, params: bytes) -> BM25Index:
-        """Inverse of ``to_bytes``; raises ``ValueError``/``KeyError``/``TypeError`` on damaged data."""
+    def from_bytes(cls, terms: bytes, params: bytes, *, index: bool = True) -> BM25Index:
+        """Inverse of ``to_bytes``; raises ``ValueError``/``KeyError``/``TypeError`` on damaged data.
+
+        ``index=False`` defers building the BM25 matrix to the first search."""
         p = json.loads(params)
-        index = cls(k1=float(p["k1"]), b=float(p["b"]))
-        index._docs = [json.loads(line) for line in terms.decode("utf-8").splitlines()]
-        if not all(isinstance(d, list) and all(isinstance(t, str) for t in d) for d in index._docs):
+        bm25 = cls(k1=float(p["k1"]), b=float(p["b"]))
+        bm25._docs = [json.loads(line) for line in terms.decode("utf-8").splitlines()]
+        if not all(isinstance(d, list) and all(isinstance(t, str) for t in d) for d in bm25._docs):
             raise ValueError("bm25 terms must be lists of strings")
-        index._deleted = {int(r) for r in p.get("deleted", [])}
-        index._reindex()
-        return index
+        bm25._deleted = {int(r) for r in p.get("deleted", [])}
+        if index:
+            bm25._reindex()
+        return bm25
 
     @property
     def terms(self) -> list[list[str]]:

@@ -251,16 +251,18 @@ def current_dir(path: Path) -> Path:
     return _version(path)
 
 
-def load_index(path: Path, *, expect_embedder: str | None = None) -> LoadedIndex:
+def load_index(path: Path, *, expect_embedder: str | None = None, searchable: bool = True) -> LoadedIndex:
     """Load an index, verifying every file's checksum as it is read.
 
     ``expect_embedder`` (if given) must match the one it was built with. A build that
     replaces the index while it is being loaded makes the load start again on the new version.
+    ``searchable=False`` skips building the BM25 matrix up front (an incremental build only
+    reads the contents; the matrix is still built on first search).
     """
     for attempt in range(3):
         version = _version(path)
         try:
-            return _load(path, version, expect_embedder)
+            return _load(path, version, expect_embedder, searchable)
         except OSError as exc:
             if attempt < 2 and current_version(path) != version:
                 continue
@@ -272,7 +274,7 @@ def load_index(path: Path, *, expect_embedder: str | None = None) -> LoadedIndex
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _load(path: Path, version: Path, expect_embedder: str | None) -> LoadedIndex:
+def _load(path: Path, version: Path, expect_embedder: str | None, searchable: bool) -> LoadedIndex:
     started = time.perf_counter()
     manifest = _read_manifest(path, version)
     if expect_embedder is not None and expect_embedder != manifest.embedder:
@@ -296,7 +298,7 @@ def _load(path: Path, version: Path, expect_embedder: str | None) -> LoadedIndex
         if deleted is None and manifest.format_version == 1 and (version / "vectors.deleted.npy").is_file():
             deleted = (version / "vectors.deleted.npy").read_bytes()
         dense = DenseIndex.from_bytes(read("vectors.faiss"), deleted)
-        bm25 = BM25Index.from_bytes(read("bm25/terms.jsonl"), read("bm25/params.json"))
+        bm25 = BM25Index.from_bytes(read("bm25/terms.jsonl"), read("bm25/params.json"), index=searchable)
         words = read("userdict.txt").decode("utf-8")
         extra = {rel: read(rel) for rel in optional if rel != "vectors.deleted.npy"}
     except IndexStoreError:

@@ -29,7 +29,7 @@ def _die() -> None:
 def arm(stage: str, embedder: FakeEmbedder, ready: Path | None) -> None:
     """Patch the build so that it dies (or dawdles) at ``stage``."""
     if stage == "ingest":
-        indexer.build.ingest_file = lambda path: _die()  # type: ignore[assignment,misc,return-value]
+        indexer.build.ingest_file = lambda *args: _die()  # type: ignore[assignment,misc,return-value]
     elif stage == "embed":
         embedder.encode_documents = lambda texts, **kw: _die()  # type: ignore[method-assign,assignment,misc]
     elif stage == "cache-shard":  # a half-written embedding cache shard

@@ -144,6 +144,7 @@ def test_every_index_file_is_covered(built: tuple[Path, Path]) -> None:
         "chunks.jsonl",
         "documents.json",
         "ingest.jsonl.gz",
+        "memo.json.gz",
         "userdict.txt",
         "vectors.faiss",
     ]
@@ -157,6 +158,7 @@ def test_every_index_file_is_covered(built: tuple[Path, Path]) -> None:
         "chunks.jsonl",
         "documents.json",
         "ingest.jsonl.gz",
+        "memo.json.gz",
         "userdict.txt",
         "vectors.faiss",
     ],

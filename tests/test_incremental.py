@@ -158,3 +158,20 @@ def test_the_manifest_records_every_source_file(tmp_path: Path, fake_embedder: F
         path = Path(r.path)
         assert path.is_absolute() and r.size == path.stat().st_size and r.mtime_ns == path.stat().st_mtime_ns
         assert r.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_new_dictionary_word_recounts_and_recuts_every_text(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    # A new 《title》 or 以下简称 term changes jieba's dictionary, hence the cut of any text: token counts and
+    # BM25 terms from the previous build must not be reused then.
+    src = _corpus(tmp_path / "src")
+    index = tmp_path / "index"
+    build_index([src], index, fake_embedder, cache_dir=tmp_path / "cache", progress=False)
+    before = load_index(index).tokenizer.user_words
+    (src / "d_other.txt").write_text(
+        OTHER + "\n第三条 本条例所称数据主管部门（以下简称市数据局）依照《示范数据条例》履行职责。\n", encoding="utf-8"
+    )
+    build_index([src], index, fake_embedder, cache_dir=tmp_path / "cache", progress=False)
+    after = load_index(index)
+    assert set(after.tokenizer.user_words) - set(before) == {"市数据局", "示范数据条例"}
+    build_index([src], tmp_path / "scratch", FakeEmbedder(), cache_dir=tmp_path / "c2", progress=False)
+    _same(after, load_index(tmp_path / "scratch"))
