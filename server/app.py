@@ -30,6 +30,7 @@ from server.openai_compat import openai_error
 from server.openai_compat import router as openai_router
 from server.schemas import MAX_QUESTION_CHARS, AskRequest, is_blank
 from server.security import LOOPBACK_HOSTS, HardeningMiddleware
+from server.uploads import register_uploads
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +121,7 @@ def create_app(
     app.state.answerer = answerer
     app.state.chunks = {c.chunk_id: c for c in index.chunks}
     app.state.documents = {d.doc_id: d for d in index.documents}
+    register_uploads(app, settings, searcher)  # POST /api/documents (server/uploads.py)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
