@@ -110,7 +110,7 @@ class _Previous:
 def _previous(index_dir: Path, embedder: Embedder, budget: int) -> tuple[_Previous | None, str]:
     """The previous index if it can be reused, else None and why not."""
     try:
-        index = load_index(index_dir, searchable=False)
+        index = load_index(index_dir, searchable=False, with_caches=True)
     except IndexStoreError as exc:
         return None, "none" if "no index at" in str(exc) else f"not reused ({exc})"
     m = index.manifest

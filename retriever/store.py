@@ -251,18 +251,21 @@ def current_dir(path: Path) -> Path:
     return _version(path)
 
 
-def load_index(path: Path, *, expect_embedder: str | None = None, searchable: bool = True) -> LoadedIndex:
+def load_index(
+    path: Path, *, expect_embedder: str | None = None, searchable: bool = True, with_caches: bool = False
+) -> LoadedIndex:
     """Load an index, verifying every file's checksum as it is read.
 
     ``expect_embedder`` (if given) must match the one it was built with. A build that
     replaces the index while it is being loaded makes the load start again on the new version.
     ``searchable=False`` skips building the BM25 matrix up front (an incremental build only
-    reads the contents; the matrix is still built on first search).
+    reads the contents; the matrix is still built on first search). ``with_caches`` also reads
+    (and verifies) the files only builds use, into ``extra``; search never needs them.
     """
     for attempt in range(3):
         version = _version(path)
         try:
-            return _load(path, version, expect_embedder, searchable)
+            return _load(path, version, expect_embedder, searchable, with_caches)
         except OSError as exc:
             if attempt < 2 and current_version(path) != version:
                 continue
@@ -274,7 +277,9 @@ def load_index(path: Path, *, expect_embedder: str | None = None, searchable: bo
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _load(path: Path, version: Path, expect_embedder: str | None, searchable: bool) -> LoadedIndex:
+def _load(
+    path: Path, version: Path, expect_embedder: str | None, searchable: bool, with_caches: bool
+) -> LoadedIndex:
     started = time.perf_counter()
     manifest = _read_manifest(path, version)
     if expect_embedder is not None and expect_embedder != manifest.embedder:
@@ -290,7 +295,7 @@ def _load(path: Path, version: Path, expect_embedder: str | None, searchable: bo
             raise IndexStoreError(f"{path} is corrupt: {rel} does not match its checksum; {_REBUILD}")
         return data
 
-    optional = [rel for rel in manifest.files if rel not in _FILES]
+    optional = [rel for rel in manifest.files if rel not in _FILES and with_caches]
     try:
         documents = _DOCUMENTS.validate_json(read("documents.json"))
         chunks = _CHUNKS.validate_python([json.loads(line) for line in read("chunks.jsonl").splitlines()])

@@ -176,7 +176,14 @@ def test_one_changed_byte_or_shuffled_rows_in_any_file_is_caught_by_its_checksum
         data = data[half:] + data[:half]
     path.write_bytes(bytes(data))
     with pytest.raises(IndexStoreError, match=rf"corrupt: {rel} does not match its checksum.*policyrag index"):
-        load_index(built[1])
+        load_index(built[1], with_caches=True)
+    if rel.endswith(".gz"):  # a build cache: search does not read it; the next build ignores it (full rebuild)
+        assert load_index(built[1]).manifest.counts["documents"] == 2
+        report = build_index([built[0]], built[1], FakeEmbedder(), cache_dir=built[1].parent / "cache", progress=False)
+        assert report.files_read == 2 and report.previous.startswith("not reused")
+    else:
+        with pytest.raises(IndexStoreError, match=rf"corrupt: {rel} does not match its checksum"):
+            load_index(built[1])
 
 
 def _run(argv: list[str]) -> tuple[int, str]:
@@ -292,3 +299,50 @@ def test_unreadable_index_folder_is_a_one_line_error(
     monkeypatch.setattr(Path, "is_file", denied)
     err = _cli_error(built[1], capsys)
     assert "Permission denied" in err and "corrupt" not in err
+
+
+# --- the same outcomes through the real CLI parser ---------------------------------------------------
+
+
+def test_cli_refuses_a_source_folder_as_index_and_keeps_its_files(
+    tmp_path: Path, registry: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "reg.txt").write_text(REGULATION_CLEAN, encoding="utf-8")
+    code, _ = _run(["index", str(docs), "--index", str(docs), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("policyrag: error: index folder") and "inside the source folder" in err
+    assert [p.name for p in docs.iterdir()] == ["reg.txt"]
+
+
+def test_cli_refuses_a_file_as_index(tmp_path: Path, registry: None, capsys: pytest.CaptureFixture[str]) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "reg.txt").write_text(REGULATION_CLEAN, encoding="utf-8")
+    target = tmp_path / "notes.txt"
+    target.write_text("keep me", encoding="utf-8")
+    code, _ = _run(["index", str(docs), "--index", str(target), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "is a file, not an index folder" in err and err.count("\n") == 1
+    assert target.read_text(encoding="utf-8") == "keep me"
+
+
+def test_cli_build_while_another_holds_the_index_is_a_one_line_error(
+    built: tuple[Path, Path], registry: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import threading
+
+    from retriever.index_dir import build_lock
+
+    src, index = built
+    (src / "added.txt").write_text(ADDED, encoding="utf-8")
+    result: dict[str, int] = {}
+    with build_lock(index):
+        t = threading.Thread(target=lambda: result.update(code=_run(["index", str(src), "--index", str(index)])[0]))
+        t.start()
+        t.join(60)
+    err = capsys.readouterr().err
+    assert result["code"] == 2 and err.startswith("policyrag: error: another policyrag build (pid")
+    assert err.count("\n") == 1
+    assert load_index(index).manifest.counts["documents"] == 2  # untouched
