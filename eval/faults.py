@@ -124,7 +124,7 @@ def concurrent_builds(corpus: Path, index: Path, n: int, rng: random.Random) -> 
         )
         for _ in range(n)
     ]
-    outcomes = []
+    outcomes: list[dict[str, Any]] = []
     for proc in procs:
         _, err = proc.communicate(timeout=600)
         outcomes.append({"exit": proc.returncode, "stderr": err.strip()[:300]})
@@ -203,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     corpus = args.work_dir / "corpus"
     shutil.copytree(args.corpus, corpus)
     index = args.work_dir / "index"
-    report = {
+    report: dict[str, Any] = {
         "kill_9": kill_trials(corpus, index, args.trials, rng),
         "concurrent": concurrent_builds(corpus, index, args.concurrent, rng),
         "damaged_files": damaged_files(index, args.work_dir),
