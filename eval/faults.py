@@ -72,6 +72,10 @@ def _change(corpus: Path, rng: random.Random, trial: int) -> str:
 
 def kill_trials(corpus: Path, index: Path, trials: int, rng: random.Random) -> dict[str, Any]:
     """Random SIGKILLs during builds; returns per-trial outcomes."""
+    subprocess.run(_cli("index", str(corpus), "--index", str(index), "--no-progress"), env=_env(), check=True)
+    # Kills are spread over the length of a typical run: a change, then an incremental build (process start
+    # and model load included), measured once here.
+    _change(corpus, rng, -1)
     started = time.perf_counter()
     subprocess.run(_cli("index", str(corpus), "--index", str(index), "--no-progress"), env=_env(), check=True)
     build_seconds = time.perf_counter() - started
@@ -103,7 +107,7 @@ def kill_trials(corpus: Path, index: Path, trials: int, rng: random.Random) -> d
         _cli("index", str(corpus), "--index", str(index), "--no-progress"), env=_env(), capture_output=True, text=True
     )
     return {
-        "clean_build_seconds": round(build_seconds, 2),
+        "incremental_run_seconds": round(build_seconds, 2),
         "trials": rows,
         "final_build_exit": final.returncode,
         "debris_after_final_build": _debris(index),
@@ -199,7 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "eval" / "reports" / "faults.json")
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
-    shutil.rmtree(args.work_dir, ignore_errors=True)
+    for stale in ("corpus", "index", "damaged"):  # the embedding cache (.embcache) beside them is kept
+        shutil.rmtree(args.work_dir / stale, ignore_errors=True)
     corpus = args.work_dir / "corpus"
     shutil.copytree(args.corpus, corpus)
     index = args.work_dir / "index"

@@ -31,7 +31,14 @@ from indexer.reading import scan_sources
 from indexer.sources import read_sources
 from models.embedders import Embedder
 from retriever.dense import HNSW_THRESHOLD, DenseIndex
-from retriever.index_dir import LOCK, build_lock, check_not_in_sources, check_target, clean_leftovers
+from retriever.index_dir import (
+    LOCK,
+    build_lock,
+    check_not_in_sources,
+    check_target,
+    clean_leftovers,
+    current_version,
+)
 from retriever.sparse import BM25Index
 from retriever.store import FORMAT_VERSION, IndexStoreError, LoadedIndex, Manifest, SourceRecord, load_index, save_index
 
@@ -101,22 +108,39 @@ class _Previous:
     index: LoadedIndex
     ingests: dict[tuple[str, str], FileIngest]  # (file name, sha256) → ingest result
     memo: BuildMemo
+    same_code: bool  # built by this indexer code (else only vectors are reused)
 
     def vectors_by_text(self) -> dict[str, np.ndarray]:
         rows = self.index.dense.vectors()
         return {c.embed_text: rows[i] for i, c in enumerate(self.index.chunks)}
 
 
+def ingest_code_fingerprint() -> str:
+    """Hash of the indexer package's source: ingest results, sketches, token counts and terms made by other code
+    (an upgrade that changes a normalisation rule, say) are not reused."""
+    package = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for f in sorted(package.rglob("*.py")):
+        h.update(str(f.relative_to(package)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def _previous(index_dir: Path, embedder: Embedder, budget: int) -> tuple[_Previous | None, str]:
     """The previous index if it can be reused, else None and why not."""
     try:
+        if current_version(index_dir) is None:
+            return None, "none"
         index = load_index(index_dir, searchable=False, with_caches=True)
     except IndexStoreError as exc:
-        return None, "none" if "no index at" in str(exc) else f"not reused ({exc})"
+        return None, f"not reused ({exc})"
     m = index.manifest
     if (m.embedder, m.dim, m.chunk_budget) != (embedder.name, embedder.dim, budget):
         return None, f"not reused (built with {m.embedder}, budget {m.chunk_budget})"
     ingests: dict[tuple[str, str], FileIngest] = {}
+    if m.ingest_code != ingest_code_fingerprint():
+        # Vectors depend only on the embedded text and the embedder: still reused below, by text.
+        return _Previous(index, {}, BuildMemo(), same_code=False), "vectors reused (indexer code changed)"
     blob = index.extra.get(INGEST_CACHE)
     if blob is not None:
         try:
@@ -133,7 +157,7 @@ def _previous(index_dir: Path, embedder: Embedder, budget: int) -> tuple[_Previo
             memo = BuildMemo.from_json(json.loads(gzip.decompress(blob)))
         except (OSError, ValueError, TypeError, AttributeError) as exc:
             logger.warning("ignoring the previous index's sketches and token counts (%s)", exc)
-    return _Previous(index, ingests, memo), "reused"
+    return _Previous(index, ingests, memo, same_code=True), "reused"
 
 
 def ingest_corpus(
@@ -225,6 +249,7 @@ def build_index(
                 same_files = len(records) == len(found) and {r.path for r in records} == set(old)
                 if (
                     same_files
+                    and previous.same_code
                     and fingerprint_of(records, _catalog_files(paths)) == previous.index.manifest.corpus_fingerprint
                 ):
                     clean_leftovers(index_dir)  # what a build killed after its switch left behind
@@ -293,6 +318,7 @@ def build_index(
                 build_seconds=round(time.perf_counter() - started, 2),
                 dense_kind=dense.kind,
                 chunk_budget=budget,
+                ingest_code=ingest_code_fingerprint(),
                 sources=tuple(records),
             )
             manifest = save_index(
@@ -333,6 +359,10 @@ def _terms(corpus: Corpus, previous: _Previous | None) -> list[list[str]]:
     """BM25 terms per chunk; reused from the previous index for unchanged texts when the user dictionary is the same
     (the dictionary changes jieba's cut of any text, so with a new one every text is cut again)."""
     reuse: dict[str, list[str]] = {}
-    if previous is not None and previous.index.tokenizer.user_words == corpus.tokenizer.user_words:
+    if (
+        previous is not None
+        and previous.same_code
+        and previous.index.tokenizer.user_words == corpus.tokenizer.user_words
+    ):
         reuse = {c.embed_text: t for c, t in zip(previous.index.chunks, previous.index.bm25.terms, strict=True)}
     return [reuse.get(c.embed_text) or corpus.tokenizer.terms(c.embed_text) for c in corpus.chunks]

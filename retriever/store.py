@@ -67,6 +67,7 @@ class Manifest:
     files: dict[str, int] = field(default_factory=dict)  # relative path → size in bytes
     checksums: dict[str, str] = field(default_factory=dict)  # relative path → sha256 (format 2)
     sources: tuple[SourceRecord, ...] = ()  # the indexed files (format 2)
+    ingest_code: str = ""  # fingerprint of the indexer code that built it (incremental builds reuse only its own)
 
 
 _MANIFEST = TypeAdapter(Manifest)

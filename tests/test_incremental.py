@@ -175,3 +175,21 @@ def test_a_new_dictionary_word_recounts_and_recuts_every_text(tmp_path: Path, fa
     assert set(after.tokenizer.user_words) - set(before) == {"市数据局", "示范数据条例"}
     build_index([src], tmp_path / "scratch", FakeEmbedder(), cache_dir=tmp_path / "c2", progress=False)
     _same(after, load_index(tmp_path / "scratch"))
+
+
+def test_after_an_indexer_upgrade_files_are_read_again_but_vectors_reused(
+    tmp_path: Path, fake_embedder: FakeEmbedder, read_files: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Cached ingest results, sketches, counts and terms were made by the old code (a normalisation rule may have
+    # changed); vectors depend only on the text and the embedder.
+    src = _corpus(tmp_path / "src")
+    index = tmp_path / "index"
+    build_index([src], index, fake_embedder, cache_dir=tmp_path / "cache", progress=False)
+    read_files.clear()
+    embedded = sum(fake_embedder.calls)
+    monkeypatch.setattr(indexer.build, "ingest_code_fingerprint", lambda: "0123456789abcdef")
+    report = build_index([src], index, fake_embedder, cache_dir=tmp_path / "other-cache", progress=False)
+    assert not report.up_to_date and sorted(read_files) == ["a_reg.txt", "b_trad.txt", "c_plan.txt"]
+    assert report.previous == "vectors reused (indexer code changed)"
+    assert sum(fake_embedder.calls) == embedded  # nothing embedded again, although the embedding cache is new
+    assert load_index(index).manifest.ingest_code == "0123456789abcdef"
