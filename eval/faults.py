@@ -82,19 +82,22 @@ def kill_trials(corpus: Path, index: Path, trials: int, rng: random.Random) -> d
     rows = []
     for trial in range(trials):
         change = _change(corpus, rng, trial)
+        before = current_dir(index).name
         proc = subprocess.Popen(
             _cli("index", str(corpus), "--index", str(index), "--no-progress"),
             env=_env(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
-        delay = rng.uniform(0.0, build_seconds * 1.2)
+        # Half the kills anywhere in the run, half near its end, where the version is written and switched.
+        delay = rng.uniform(0.0, build_seconds) if trial % 2 else build_seconds * rng.uniform(0.7, 1.3)
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         row: dict[str, Any] = {"trial": trial, "change": change, "kill_after_s": round(delay, 2)}
         row["killed"] = proc.returncode == -signal.SIGKILL
         try:
+            row["switched"] = current_dir(index).name != before
             loaded = load_index(index)
             row["index_after_kill"] = f"ok ({loaded.manifest.counts['documents']} documents)"
             row["ok"] = True
@@ -197,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=ROOT / "corpus")
     parser.add_argument("--work-dir", type=Path, default=ROOT / "eval" / ".cache" / "faults")
-    parser.add_argument("--trials", type=int, default=12)
+    parser.add_argument("--trials", type=int, default=16)
     parser.add_argument("--concurrent", type=int, default=3)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--out", type=Path, default=ROOT / "eval" / "reports" / "faults.json")
@@ -219,7 +222,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     k = report["kill_9"]
     print(
         f"kill -9: {sum(r['ok'] for r in k['trials'])}/{len(k['trials'])} left a whole index "
-        f"({sum(r['killed'] for r in k['trials'])} killed mid-build); final build exit {k['final_build_exit']}, "
+        f"({sum(r['killed'] for r in k['trials'])} killed mid-run, "
+        f"{sum(r.get('switched', False) for r in k['trials'])} after switching to the new version); "
+        f"final build exit {k['final_build_exit']}, "
         f"debris {k['debris_after_final_build'] or 'none'}\n"
         f"concurrent: {report['concurrent']['winners']} of {args.concurrent} builds ran, the others a clear error: "
         f"{'ok' if report['concurrent']['ok'] else 'FAILED'}\n"
