@@ -116,7 +116,8 @@ def corpus_folder(settings: Settings) -> Path:
 def _indexed_from_corpus(searcher: Searcher, settings: Settings) -> bool:
     """True when every file of the live index lies in a corpus folder (so re-indexing the corpus loses nothing)."""
     roots = [p.resolve() for p in settings.corpus if p.is_dir()]
-    return all(any(root in Path(r.path).parents for root in roots) for r in searcher.index.manifest.sources)
+    sources = searcher.index.manifest.sources  # empty for an index written before source records existed
+    return bool(sources) and all(any(root in Path(r.path).parents for root in roots) for r in sources)
 
 
 def write_new_file(folder: Path, name: str, data: bytes) -> Path:
@@ -161,8 +162,9 @@ def register_uploads(app: FastAPI, settings: Settings, searcher: Searcher) -> No
         if not _indexed_from_corpus(searcher, settings):
             raise HTTPException(
                 status_code=409,
-                detail=f"the index {settings.index_dir} holds files outside the corpus folder {folder}; "
-                "uploads would drop them, so they are off for this index",
+                detail=f"the index {settings.index_dir} holds files outside the corpus folder {folder} (or was built "
+                "by an older policyrag that did not record its files); uploads would drop them, so they are off — "
+                "index the corpus folder with: policyrag index",
             )
         async with lock:
             outcomes: list[UploadOutcome] = []

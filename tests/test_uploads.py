@@ -197,3 +197,21 @@ def test_a_concurrent_cli_build_gives_409_and_the_upload_is_undone(
     assert result["status"] == 409
     assert "another policyrag build" in str(result["body"])
     assert not (tiny_corpus / "late.txt").exists()
+
+
+def test_uploads_are_off_for_an_index_that_does_not_record_its_files(
+    tmp_path: Path, tiny_corpus: Path, fake_embedder: FakeEmbedder
+) -> None:
+    import json
+
+    from retriever.store import current_dir
+
+    build_index([tiny_corpus], tmp_path / "idx", fake_embedder, cache_dir=tmp_path / "c", progress=False)
+    mpath = current_dir(tmp_path / "idx") / "manifest.json"
+    raw = json.loads(mpath.read_text(encoding="utf-8"))
+    raw["sources"] = []  # as an index of the previous format: which files it holds is unknown
+    mpath.write_text(json.dumps(raw), encoding="utf-8")
+    app = create_app(Settings(index_dir=tmp_path / "idx", corpus=[tiny_corpus]), embedder=fake_embedder)
+    response = TestClient(app, client=LOCAL).post("/api/documents", files=_files(("x.txt", NEW_DOC.encode())))
+    assert response.status_code == 409 and "policyrag index" in response.json()["detail"]
+    assert not (tiny_corpus / "x.txt").exists()
