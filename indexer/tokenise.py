@@ -76,6 +76,10 @@ class JiebaTokenizer:
             self._tokenizer = tokenizer
         return self._tokenizer
 
+    def warm(self) -> None:
+        """Load jieba's dictionary and the user words now (otherwise the first cut does)."""
+        _ = self._jieba
+
     def adopt(self, other: JiebaTokenizer) -> None:
         """Take over ``other``'s dictionary (an index reloaded in place)."""
         self._tokenizer, self.user_words, self._pos = other._tokenizer, other.user_words, None

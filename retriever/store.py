@@ -324,4 +324,6 @@ def _load(
     ):
         raise IndexStoreError(f"{path} is inconsistent with its manifest; {_REBUILD}")
     tokenizer = JiebaTokenizer([w for w in words.splitlines() if w.strip()])
+    if searchable:
+        tokenizer.warm()  # load jieba's dictionary now, not during the first search
     return LoadedIndex(path, manifest, documents, chunks, dense, bm25, tokenizer, time.perf_counter() - started, extra)
