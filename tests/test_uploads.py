@@ -22,12 +22,13 @@ NEW_DOC = """示范公共数据开放条例
 第二条 市政务服务数据管理部门负责统筹公共数据开放工作。
 """
 LOCAL = ("127.0.0.1", 50000)
+BASE = "http://127.0.0.1"  # a loopback Host, as a server that checks Host names accepts
 
 
 def _app(tmp_path: Path, corpus: Path, embedder: FakeEmbedder, **settings: object) -> TestClient:
     build_index([corpus], tmp_path / "idx", embedder, cache_dir=tmp_path / "c", progress=False)
     app = create_app(Settings(index_dir=tmp_path / "idx", corpus=[corpus], **settings), embedder=embedder)
-    return TestClient(app, client=LOCAL)
+    return TestClient(app, base_url=BASE, client=LOCAL)
 
 
 @pytest.fixture()
@@ -150,7 +151,7 @@ def test_remote_client_without_a_token_is_refused(
 ) -> None:
     build_index([tiny_corpus], tmp_path / "idx", fake_embedder, cache_dir=tmp_path / "c", progress=False)
     app = create_app(Settings(index_dir=tmp_path / "idx", corpus=[tiny_corpus]), embedder=fake_embedder)
-    remote = TestClient(app, client=("192.0.2.7", 40000))
+    remote = TestClient(app, base_url=BASE, client=("192.0.2.7", 40000))
     response = remote.post("/api/documents", files=_files(("x.txt", NEW_DOC.encode())))
     assert response.status_code == 403 and "API token" in response.json()["detail"]
     assert not (tiny_corpus / "x.txt").exists()
@@ -172,7 +173,9 @@ def test_uploads_are_off_for_an_index_of_other_files(
     other.mkdir()
     build_index([tiny_corpus], tmp_path / "idx", fake_embedder, cache_dir=tmp_path / "c", progress=False)
     app = create_app(Settings(index_dir=tmp_path / "idx", corpus=[other]), embedder=fake_embedder)
-    response = TestClient(app, client=LOCAL).post("/api/documents", files=_files(("x.txt", NEW_DOC.encode())))
+    response = TestClient(app, base_url=BASE, client=LOCAL).post(
+        "/api/documents", files=_files(("x.txt", NEW_DOC.encode()))
+    )
     assert response.status_code == 409 and "holds files outside the corpus folder" in response.json()["detail"]
     assert list(other.iterdir()) == []
 
@@ -212,6 +215,8 @@ def test_uploads_are_off_for_an_index_that_does_not_record_its_files(
     raw["sources"] = []  # as an index of the previous format: which files it holds is unknown
     mpath.write_text(json.dumps(raw), encoding="utf-8")
     app = create_app(Settings(index_dir=tmp_path / "idx", corpus=[tiny_corpus]), embedder=fake_embedder)
-    response = TestClient(app, client=LOCAL).post("/api/documents", files=_files(("x.txt", NEW_DOC.encode())))
+    response = TestClient(app, base_url=BASE, client=LOCAL).post(
+        "/api/documents", files=_files(("x.txt", NEW_DOC.encode()))
+    )
     assert response.status_code == 409 and "policyrag index" in response.json()["detail"]
     assert not (tiny_corpus / "x.txt").exists()
