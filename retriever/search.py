@@ -168,6 +168,15 @@ class Searcher:
         bm25 = self.index.bm25.search(terms, depth, allowed=allowed)
         return Candidates((dense[0][0], dense[1][0]), bm25)
 
+    def retrieve(
+        self, normalised: str, *, k: int, depth: int | None = None
+    ) -> tuple[Candidates, tuple[SearchResult, ...]]:
+        """Candidates and the top ``k`` ranked results of an already-normalised query, under the read lock (a
+        reload cannot slip between the two steps). Superseded versions are left out, as in ``search``."""
+        with self.lock.reading():
+            cands = self.candidates(normalised, depth or max(50, 5 * k), self.allowed_rows())
+            return cands, self.rank(cands, k=k)
+
     def rank(self, cands: Candidates, *, k: int = 10, mode: str = "hybrid") -> tuple[SearchResult, ...]:
         """Fuse candidates (or take one list) and keep the best piece of each article, top ``k``."""
         if mode == "dense":

@@ -6,6 +6,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from indexer.build import build_index
@@ -106,3 +107,14 @@ def test_read_write_lock_excludes_writers_from_readers() -> None:
     t.join()
     w.join(5)
     assert order == ["read done", "write"]
+
+
+def test_retrieve_is_candidates_then_rank_under_one_read_lock(
+    tmp_path: Path, tiny_corpus: Path, fake_embedder: FakeEmbedder
+) -> None:
+    build_index([tiny_corpus], tmp_path / "idx", fake_embedder, cache_dir=tmp_path / "c", progress=False)
+    searcher = Searcher(load_index(tmp_path / "idx"), fake_embedder)
+    cands, results = searcher.retrieve("伦理委员会职责", k=3)
+    expected = searcher.rank(searcher.candidates("伦理委员会职责", 50, searcher.allowed_rows()), k=3)
+    assert results == expected and len(results) == 3
+    np.testing.assert_array_equal(cands.dense[1], searcher.candidates("伦理委员会职责", 50).dense[1])
