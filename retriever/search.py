@@ -169,12 +169,20 @@ class Searcher:
         return Candidates((dense[0][0], dense[1][0]), bm25)
 
     def retrieve(
-        self, normalised: str, *, k: int, depth: int | None = None
+        self,
+        normalised: str,
+        *,
+        k: int,
+        depth: int | None = None,
+        issuer: str | None = None,
+        year: str | int | None = None,
     ) -> tuple[Candidates, tuple[SearchResult, ...]]:
-        """Candidates and the top ``k`` ranked results of an already-normalised query, under the read lock (a
-        reload cannot slip between the two steps). Superseded versions are left out, as in ``search``."""
+        """Candidates and the top ``k`` ranked results of an already-normalised query, with the row filter
+        (``allowed_rows``: superseded versions out, ``issuer``/``year``) computed under the same read lock, so a
+        reload cannot slip between the three steps."""
         with self.lock.reading():
-            cands = self.candidates(normalised, depth or max(50, 5 * k), self.allowed_rows())
+            allowed = self.allowed_rows(issuer=issuer, year=year)
+            cands = self.candidates(normalised, depth or max(50, 5 * k), allowed)
             return cands, self.rank(cands, k=k)
 
     def rank(self, cands: Candidates, *, k: int = 10, mode: str = "hybrid") -> tuple[SearchResult, ...]:
