@@ -26,7 +26,10 @@ from fastapi import FastAPI, File, HTTPException, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from indexer.reading import SUPPORTED_SUFFIXES, UnreadableFileError, decode_bytes
+from indexer.build import BuildReport, build_index
+from indexer.formats import SUFFIXES, detect_format
+from indexer.formats.detect import describe_binary
+from indexer.reading import UnreadableFileError, decode_bytes
 from policyrag.settings import Settings
 from retriever.index_dir import IndexFolderError
 from retriever.search import Searcher
@@ -37,6 +40,7 @@ logger = logging.getLogger(__name__)
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # per file; a policy document as text is far smaller
 MAX_UPLOAD_FILES = 20
 MAX_NAME_BYTES = 200
+SUPPORTED = "PDF, DOCX, DOC/WPS, RTF, HTML, MHTML, OFD, text and Markdown"
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 _BAD_NAME_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"|?*\\/]')
 
@@ -67,24 +71,26 @@ def safe_name(raw: str | None) -> str:
         raise UploadRejected("the name holds control or reserved characters")
     if len(name.encode("utf-8")) > MAX_NAME_BYTES:
         raise UploadRejected(f"the name is longer than {MAX_NAME_BYTES} bytes")
-    if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
-        raise UploadRejected(f"unsupported file type; accepted: {', '.join(SUPPORTED_SUFFIXES)}")
+    if Path(name).suffix.lower() not in SUFFIXES:  # the folder scan picks files by these; the content decides the rest
+        raise UploadRejected(f"unsupported file type; accepted: {', '.join(SUFFIXES)}")
     return name
 
 
 def check_content(data: bytes, name: str) -> str:
-    """The content type check, by content (not by name): returns the detected format or raises ``UploadRejected``.
-
-    Today: text (.txt/.md) that decodes without loss. The format readers (``indexer.formats.detect_format``)
-    plug in here, and only here, when they land.
-    """
+    """The content type check, by content, not by name: the format ``indexer.formats.detect_format`` finds (text and
+    Markdown must also decode without loss), else ``UploadRejected``. Whether the file can really be read (a
+    damaged PDF, a scan without the OCR extra) shows when the index is updated; such a file is refused then."""
     if not data.strip():
         raise UploadRejected("the file is empty")
-    try:
-        decode_bytes(data, name=name)
-    except UnreadableFileError as exc:
-        raise UploadRejected(str(exc).removeprefix(f"{name}: ")) from exc
-    return "text"
+    fmt = detect_format(data, name)
+    if fmt is None:
+        raise UploadRejected(f"unsupported content ({describe_binary(data)}); supported: {SUPPORTED}")
+    if fmt in ("text", "markdown"):
+        try:
+            decode_bytes(data, name=name)
+        except UnreadableFileError as exc:
+            raise UploadRejected(str(exc).removeprefix(f"{name}: ")) from exc
+    return fmt
 
 
 def authorise(request: Request, settings: Settings) -> None:
@@ -189,7 +195,7 @@ def register_uploads(app: FastAPI, settings: Settings, searcher: Searcher) -> No
                 )
             try:
                 report = await run_in_threadpool(_reindex, settings, searcher)
-            except (IndexStoreError, UnreadableFileError, ValueError) as exc:
+            except (IndexStoreError, UnreadableFileError, ValueError) as exc:  # EmptyCorpusError is a ValueError
                 for path in written:  # the corpus folder goes back to what the index holds
                     path.unlink(missing_ok=True)
                 status = 409 if isinstance(exc, IndexFolderError) else 422
@@ -200,24 +206,36 @@ def register_uploads(app: FastAPI, settings: Settings, searcher: Searcher) -> No
                         "files": [asdict(o) for o in outcomes],
                     },
                 )
+            # A file the readers could not read was skipped by the build: refuse it now, with the reader's reason.
+            unreadable = {Path(sk.path).name: sk.message for sk in report.stats.skipped}
+            for i, outcome in enumerate(outcomes):
+                if outcome.saved_as in unreadable and (folder / outcome.saved_as) in written:
+                    (folder / outcome.saved_as).unlink(missing_ok=True)
+                    reason = unreadable[outcome.saved_as].removeprefix(str(folder / outcome.saved_as) + ": ")
+                    outcomes[i] = UploadOutcome(outcome.name, None, "rejected", reason)
         app.state.chunks.clear()
         app.state.chunks.update({c.chunk_id: c for c in searcher.index.chunks})
         app.state.documents.clear()
         app.state.documents.update({d.doc_id: d for d in searcher.index.documents})
-        return {"files": [asdict(o) for o in outcomes], "index": report}
+        body = {
+            "files": [asdict(o) for o in outcomes],
+            "index": {
+                "documents": report.stats.documents,
+                "chunks": report.stats.chunks,
+                "files_read": report.files_read,
+                "files_unchanged": report.files_reused,
+                "embedded": report.stats.chunks - report.cached_vectors,
+            },
+        }
+        if not any(o.status == "accepted" for o in outcomes):
+            body["detail"] = "no file was added: " + "; ".join(f"{o.name}: {o.error}" for o in outcomes)
+            return JSONResponse(status_code=422, content=body)
+        return body
 
 
-def _reindex(settings: Settings, searcher: Searcher) -> dict[str, Any]:
+def _reindex(settings: Settings, searcher: Searcher) -> BuildReport:
     """Bring the index up to date with the corpus folders and switch ``searcher`` to it."""
-    from indexer.build import build_index
-
     report = build_index(list(settings.corpus), settings.index_dir, searcher.embedder, progress=False)
     searcher.reload(load_index(settings.index_dir))
     logger.info("upload indexed: %d files read, %d chunks", report.files_read, report.stats.chunks)
-    return {
-        "documents": report.stats.documents,
-        "chunks": report.stats.chunks,
-        "files_read": report.files_read,
-        "files_unchanged": report.files_reused,
-        "embedded": report.stats.chunks - report.cached_vectors,
-    }
+    return report

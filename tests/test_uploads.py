@@ -86,10 +86,10 @@ def test_each_bad_file_is_reported_by_name_and_the_good_ones_are_indexed(client:
 
 
 def test_all_files_rejected_is_422_with_per_file_errors(client: TestClient) -> None:
-    response = client.post("/api/documents", files=_files(("a.txt", b""), ("b.doc", b"x")))
+    response = client.post("/api/documents", files=_files(("a.txt", b""), ("b.exe", b"x")))
     assert response.status_code == 422
     body = response.json()
-    assert body["detail"].startswith("no file was added: a.txt: the file is empty; b.doc: unsupported file type")
+    assert body["detail"].startswith("no file was added: a.txt: the file is empty; b.exe: unsupported file type")
     assert [f["status"] for f in body["files"]] == ["rejected", "rejected"]
 
 
@@ -117,6 +117,7 @@ def test_path_traversal_names_stay_inside_the_corpus_folder(
         ("what?.txt", "control or reserved"),
         ("长" * 80 + ".txt", "longer than 200 bytes"),
         ("report.exe", "unsupported file type"),
+        ("slides.pptx", "unsupported file type"),
     ],
 )
 def test_safe_name_refuses_rather_than_rewrites(raw: str, reason: str) -> None:
@@ -220,3 +221,34 @@ def test_uploads_are_off_for_an_index_that_does_not_record_its_files(
     )
     assert response.status_code == 409 and "policyrag index" in response.json()["detail"]
     assert not (tiny_corpus / "x.txt").exists()
+
+
+def test_office_and_pdf_files_are_indexed_by_their_content(client: TestClient) -> None:
+    from tests.format_fixtures import gazette_pdf, gongwen_docx
+
+    response = client.post(
+        "/api/documents",
+        files=[
+            ("files", ("公文.docx", gongwen_docx(), "application/octet-stream")),
+            ("files", ("公报.pdf", gazette_pdf(), "application/pdf")),
+            ("files", ("fake.pdf", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "application/pdf")),
+        ],
+    )
+    assert response.status_code == 200, response.text
+    outcome = {f["name"]: f for f in response.json()["files"]}
+    assert outcome["公文.docx"]["status"] == outcome["公报.pdf"]["status"] == "accepted"
+    assert outcome["fake.pdf"]["status"] == "rejected" and "PNG" in outcome["fake.pdf"]["error"]
+    sources = {s for d in client.get("/api/documents").json() for s in d["sources"]}
+    assert {"公文.docx", "公报.pdf"} <= sources
+
+
+def test_a_file_the_readers_cannot_read_is_refused_after_the_build_and_removed(
+    client: TestClient, tiny_corpus: Path
+) -> None:
+    broken = b"%PDF-1.7\n" + b"\x00garbage" * 50  # a PDF signature, no readable PDF behind it
+    response = client.post("/api/documents", files=_files(("ok.txt", NEW_DOC.encode()), ("broken.pdf", broken)))
+    assert response.status_code == 200, response.text
+    outcome = {f["name"]: f for f in response.json()["files"]}
+    assert outcome["ok.txt"]["status"] == "accepted"
+    assert outcome["broken.pdf"]["status"] == "rejected" and "PDF" in outcome["broken.pdf"]["error"]
+    assert not (tiny_corpus / "broken.pdf").exists() and (tiny_corpus / "ok.txt").exists()
