@@ -241,98 +241,21 @@ def build_index(
     try:
         with build_lock(index_dir, wait=lock_wait):
             previous, how = _previous(index_dir, embedder, budget) if incremental else (None, "not used (--full)")
-            if previous is not None:
-                old = {r.path: r for r in previous.index.manifest.sources}
-                scan = scan_sources(paths)
-                found = [_record(p, old) for p in scan.files]
-                records = [r for r in found if r is not None]
-                same_files = len(records) == len(found) and {r.path for r in records} == set(old)
-                if (
-                    same_files
-                    and previous.same_code
-                    and fingerprint_of(records, _catalog_files(paths)) == previous.index.manifest.corpus_fingerprint
-                ):
-                    clean_leftovers(index_dir)  # what a build killed after its switch left behind
-                    m = previous.index.manifest
-                    stats = IngestStats(
-                        files=m.counts.get("files", 0),
-                        logical_documents=m.counts.get("logical_documents", 0),
-                        documents=m.counts.get("documents", 0),
-                        units=m.counts.get("units", 0),
-                        duplicates_merged=m.counts.get("duplicates_merged", 0),
-                        chunks=m.counts.get("chunks", 0),
-                        mojibake_lines=m.counts.get("mojibake_lines", 0),
-                        boilerplate_lines=m.counts.get("boilerplate_lines", 0),
-                        superseded_documents=m.counts.get("superseded_documents", 0),
-                        problems=scan.problems,
-                    )
-                    return BuildReport(
-                        index_dir, m, stats, 0.0, m.counts.get("chunks", 0), 0, len(records), 0, True, how
-                    )
-            memo = previous.memo if previous else BuildMemo()
-            corpus, records, ingests, files_read = ingest_corpus(
-                paths, budget, previous, memo, strict=strict, progress=None if progress else False
-            )
-            logger.info(
-                "ingested %d files (%d read, %d unchanged) → %d documents, %d units, %d chunks",
-                corpus.stats.files,
-                files_read,
-                corpus.stats.files - files_read,
-                corpus.stats.documents,
-                corpus.stats.units,
-                corpus.stats.chunks,
-            )
-            texts = [c.embed_text for c in corpus.chunks]
-            known = previous.vectors_by_text() if previous else {}
-            missing = [t for t in texts if t not in known]
-            cache = EmbeddingCache(cache_dir or index_dir.parent / ".embcache", embedder.name, embedder.dim)
-            embed_started = time.perf_counter()
-            with tqdm(total=len(texts), desc="embedding", unit="chunk", disable=not progress) as bar:
-                bar.update(len(texts) - len(missing))
-                reused = len(texts) - len(missing) + cache.count_cached(missing)
-                fresh = cache.embed(missing, embedder.encode_documents, on_progress=bar.update)
-            embed_seconds = time.perf_counter() - embed_started
-            by_text = dict(zip(missing, fresh, strict=True))
-            vectors = np.zeros((len(texts), embedder.dim), dtype=np.float32)
-            for i, t in enumerate(texts):
-                vectors[i] = known[t] if t in known else by_text[t]
-            dense = DenseIndex(embedder.dim, hnsw_threshold=hnsw_threshold).build(vectors)
-            bm25 = BM25Index().build(_terms(corpus, previous))
-            manifest = Manifest(
-                format_version=FORMAT_VERSION,
-                embedder=embedder.name,
-                dim=embedder.dim,
-                corpus_fingerprint=fingerprint_of(records, _catalog_files(paths)),
-                counts={
-                    "files": corpus.stats.files,
-                    "logical_documents": corpus.stats.logical_documents,
-                    "documents": corpus.stats.documents,
-                    "units": corpus.stats.units,
-                    "duplicates_merged": corpus.stats.duplicates_merged,
-                    "chunks": corpus.stats.chunks,
-                    "mojibake_lines": corpus.stats.mojibake_lines,
-                    "boilerplate_lines": corpus.stats.boilerplate_lines,
-                    "superseded_documents": corpus.stats.superseded_documents,
-                },
-                built_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                build_seconds=round(time.perf_counter() - started, 2),
-                dense_kind=dense.kind,
-                chunk_budget=budget,
-                ingest_code=ingest_code_fingerprint(),
-                sources=tuple(records),
-            )
-            manifest = save_index(
+            unchanged = _unchanged(paths, index_dir, previous, how) if previous is not None else None
+            if unchanged is not None:
+                return unchanged
+            return _build(
+                paths,
                 index_dir,
-                manifest=manifest,
-                documents=corpus.documents,
-                chunks=corpus.chunks,
-                dense=dense,
-                bm25=bm25,
-                tokenizer=corpus.tokenizer,
-                extra_files={
-                    INGEST_CACHE: _ingest_blob(records, ingests),
-                    MEMO: gzip.compress(json.dumps(memo.to_json()).encode(), compresslevel=1, mtime=0),
-                },
+                embedder,
+                previous,
+                how,
+                budget=budget,
+                started=started,
+                cache_dir=cache_dir,
+                progress=progress,
+                hnsw_threshold=hnsw_threshold,
+                strict=strict,
             )
     except BaseException:
         if created:  # a failed first build leaves nothing behind (not even the folder and its lock file)
@@ -340,6 +263,108 @@ def build_index(
             with contextlib.suppress(OSError):
                 index_dir.rmdir()
         raise
+
+
+def _unchanged(paths: Sequence[Path], index_dir: Path, previous: _Previous, how: str) -> BuildReport | None:
+    """The report of a build with nothing to do (same files, same bytes, same catalogs, same code), else None."""
+    old = {r.path: r for r in previous.index.manifest.sources}
+    scan = scan_sources(paths)
+    found = [_record(p, old) for p in scan.files]
+    records = [r for r in found if r is not None]
+    if not (
+        len(records) == len(found)
+        and {r.path for r in records} == set(old)
+        and previous.same_code
+        and fingerprint_of(records, _catalog_files(paths)) == previous.index.manifest.corpus_fingerprint
+    ):
+        return None
+    clean_leftovers(index_dir)  # what a build killed after its switch left behind
+    m = previous.index.manifest
+    stats = IngestStats(
+        files=m.counts.get("files", 0),
+        logical_documents=m.counts.get("logical_documents", 0),
+        documents=m.counts.get("documents", 0),
+        units=m.counts.get("units", 0),
+        duplicates_merged=m.counts.get("duplicates_merged", 0),
+        chunks=m.counts.get("chunks", 0),
+        mojibake_lines=m.counts.get("mojibake_lines", 0),
+        boilerplate_lines=m.counts.get("boilerplate_lines", 0),
+        superseded_documents=m.counts.get("superseded_documents", 0),
+        problems=scan.problems,
+    )
+    return BuildReport(index_dir, m, stats, 0.0, m.counts.get("chunks", 0), 0, len(records), 0, True, how)
+
+
+def _build(
+    paths: Sequence[Path],
+    index_dir: Path,
+    embedder: Embedder,
+    previous: _Previous | None,
+    how: str,
+    *,
+    budget: int,
+    started: float,
+    cache_dir: Path | None,
+    progress: bool,
+    hnsw_threshold: int,
+    strict: bool,
+) -> BuildReport:
+    """Ingest (reusing what ``previous`` holds), embed what is new, index and save. Call under the build lock."""
+    memo = previous.memo if previous else BuildMemo()
+    corpus, records, ingests, files_read = ingest_corpus(
+        paths, budget, previous, memo, strict=strict, progress=None if progress else False
+    )
+    logger.info(
+        "ingested %d files (%d read, %d unchanged) → %d documents, %d units, %d chunks",
+        corpus.stats.files,
+        files_read,
+        corpus.stats.files - files_read,
+        corpus.stats.documents,
+        corpus.stats.units,
+        corpus.stats.chunks,
+    )
+    cache = EmbeddingCache(cache_dir or index_dir.parent / ".embcache", embedder.name, embedder.dim)
+    vectors, reused, embed_seconds = _vectors(
+        [c.embed_text for c in corpus.chunks], previous, cache, embedder, progress=progress
+    )
+    dense = DenseIndex(embedder.dim, hnsw_threshold=hnsw_threshold).build(vectors)
+    bm25 = BM25Index().build(_terms(corpus, previous))
+    manifest = Manifest(
+        format_version=FORMAT_VERSION,
+        embedder=embedder.name,
+        dim=embedder.dim,
+        corpus_fingerprint=fingerprint_of(records, _catalog_files(paths)),
+        counts={
+            "files": corpus.stats.files,
+            "logical_documents": corpus.stats.logical_documents,
+            "documents": corpus.stats.documents,
+            "units": corpus.stats.units,
+            "duplicates_merged": corpus.stats.duplicates_merged,
+            "chunks": corpus.stats.chunks,
+            "mojibake_lines": corpus.stats.mojibake_lines,
+            "boilerplate_lines": corpus.stats.boilerplate_lines,
+            "superseded_documents": corpus.stats.superseded_documents,
+        },
+        built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        build_seconds=round(time.perf_counter() - started, 2),
+        dense_kind=dense.kind,
+        chunk_budget=budget,
+        ingest_code=ingest_code_fingerprint(),
+        sources=tuple(records),
+    )
+    manifest = save_index(
+        index_dir,
+        manifest=manifest,
+        documents=corpus.documents,
+        chunks=corpus.chunks,
+        dense=dense,
+        bm25=bm25,
+        tokenizer=corpus.tokenizer,
+        extra_files={
+            INGEST_CACHE: _ingest_blob(records, ingests),
+            MEMO: gzip.compress(json.dumps(memo.to_json()).encode(), compresslevel=1, mtime=0),
+        },
+    )
     removed = len({r.path for r in previous.index.manifest.sources} - {r.path for r in records}) if previous else 0
     return BuildReport(
         index_dir,
@@ -353,6 +378,28 @@ def build_index(
         False,
         how,
     )
+
+
+def _vectors(
+    texts: Sequence[str], previous: _Previous | None, cache: EmbeddingCache, embedder: Embedder, *, progress: bool
+) -> tuple[np.ndarray, int, float]:
+    """One vector per text: the previous index's for unchanged texts, the cache's, or newly embedded.
+
+    Returns ``(vectors, reused, embed_seconds)``.
+    """
+    known = previous.vectors_by_text() if previous else {}
+    missing = [t for t in texts if t not in known]
+    started = time.perf_counter()
+    with tqdm(total=len(texts), desc="embedding", unit="chunk", disable=not progress) as bar:
+        bar.update(len(texts) - len(missing))
+        reused = len(texts) - len(missing) + cache.count_cached(missing)
+        fresh = cache.embed(missing, embedder.encode_documents, on_progress=bar.update)
+    seconds = time.perf_counter() - started
+    by_text = dict(zip(missing, fresh, strict=True))
+    vectors = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+    for i, t in enumerate(texts):
+        vectors[i] = known[t] if t in known else by_text[t]
+    return vectors, reused, seconds
 
 
 def _terms(corpus: Corpus, previous: _Previous | None) -> list[list[str]]:
