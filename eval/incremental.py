@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from indexer.build import BuildReport, build_index
+from indexer.reading import scan_sources
 from models.embedders import Embedder, create_embedder
 
 ADDED = """示范公共数据开放条例
@@ -96,7 +97,7 @@ def measure(corpus: Path, embedder: Embedder, work: Path) -> dict[str, Any]:
         steps.append(row)
     return {
         "corpus": str(corpus),
-        "files": len(files),
+        "files": len(scan_sources([corpus]).files),
         "embedder": embedder.name,
         "machine": f"{platform.machine()}, {_cores()} CPU cores, shared with other jobs",
         "cold_full_build": cold,
