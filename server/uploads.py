@@ -37,7 +37,7 @@ from retriever.store import IndexStoreError, load_index
 
 logger = logging.getLogger(__name__)
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # per file; a policy document as text is far smaller
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # per file: a 20-page scanned PDF (~1 MB a page) fits
 MAX_UPLOAD_FILES = 20
 MAX_NAME_BYTES = 200
 SUPPORTED = "PDF, DOCX, DOC/WPS, RTF, HTML, MHTML, OFD, text and Markdown"
