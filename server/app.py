@@ -30,7 +30,7 @@ from server.openai_compat import openai_error
 from server.openai_compat import router as openai_router
 from server.schemas import MAX_QUESTION_CHARS, AskRequest, is_blank
 from server.security import LOOPBACK_HOSTS, HardeningMiddleware
-from server.uploads import register_uploads
+from server.uploads import MAX_UPLOAD_REQUEST_BYTES, UPLOAD_PATH, register_uploads
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +114,7 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         body_timeout_s=settings.body_timeout_s,
         csp_overrides=docs_csp,
+        body_limits={UPLOAD_PATH: MAX_UPLOAD_REQUEST_BYTES},
     )
     app.state.settings = settings
     app.state.started_at = time.time()

@@ -39,6 +39,8 @@ logger = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # per file: a 20-page scanned PDF (~1 MB a page) fits
 MAX_UPLOAD_FILES = 20
+MAX_UPLOAD_REQUEST_BYTES = 100 * 1024 * 1024  # the whole request: its own limit in place of max_body_bytes
+UPLOAD_PATH = "/api/documents"
 MAX_NAME_BYTES = 200
 SUPPORTED = "PDF, DOCX, DOC/WPS, RTF, HTML, MHTML, OFD, text and Markdown"
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -157,7 +159,7 @@ def register_uploads(app: FastAPI, settings: Settings, searcher: Searcher) -> No
     """Add ``POST /api/documents`` to ``app``; ``searcher`` is switched to the updated index after each upload."""
     lock = asyncio.Lock()  # one upload at a time in this server; other processes meet the index's build lock
 
-    @app.post("/api/documents", response_model=None)
+    @app.post(UPLOAD_PATH, response_model=None)
     async def upload_documents(
         request: Request, files: Annotated[list[UploadFile], File(description="text files (.txt, .md)")]
     ) -> dict[str, Any] | JSONResponse:

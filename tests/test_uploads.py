@@ -252,3 +252,20 @@ def test_a_file_the_readers_cannot_read_is_refused_after_the_build_and_removed(
     assert outcome["ok.txt"]["status"] == "accepted"
     assert outcome["broken.pdf"]["status"] == "rejected" and "PDF" in outcome["broken.pdf"]["error"]
     assert not (tiny_corpus / "broken.pdf").exists() and (tiny_corpus / "ok.txt").exists()
+
+
+def test_uploads_have_their_own_body_limit(
+    tmp_path: Path, tiny_corpus: Path, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The server caps request bodies at max_body_bytes (1 MiB by default); files need more, up to their own cap.
+    import server.app
+
+    monkeypatch.setattr(server.app, "MAX_UPLOAD_REQUEST_BYTES", 64 * 1024)
+    client = _app(tmp_path, tiny_corpus, fake_embedder, max_body_bytes=4096)
+    doc = (NEW_DOC + "第三条 " + "数据开放应当安全可控。" * 400 + "\n").encode()  # ~13 KB: over 4096, under 64 KB
+    assert client.post("/api/documents", files=_files(("big.txt", doc))).status_code == 200
+    assert client.post("/api/ask", json={"question": "问" * 3000}).status_code == 413  # other routes keep 4096
+    huge = _files(("huge.txt", doc * 6))  # ~80 KB: over the upload cap
+    response = client.post("/api/documents", files=huge)
+    assert response.status_code == 413 and "65,536 bytes" in response.json()["detail"]
+    assert not (tiny_corpus / "huge.txt").exists()
