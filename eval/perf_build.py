@@ -137,8 +137,8 @@ def instrumented(timer: StageTimer) -> Iterator[None]:
     from retriever.sparse import BM25Index
 
     targets: list[tuple[object, str, str]] = [
-        (build, "ingest", "ingest"),
-        (build, "corpus_fingerprint", "fingerprint"),
+        (build, "ingest_corpus", "ingest"),
+        (build, "fingerprint_of", "fingerprint"),
         (build, "save_index", "save"),
         (EmbeddingCache, "_load", "cache_load"),
         (DenseIndex, "build", "dense_index"),
@@ -269,7 +269,9 @@ def parse_time_log(text: str) -> dict[str, Any]:
 
 def indexed_texts(index_dir: Path) -> list[str]:
     """The embedded text of every chunk of a built index."""
-    with (index_dir / "chunks.jsonl").open(encoding="utf-8") as fh:
+    from retriever.store import current_dir
+
+    with (current_dir(index_dir) / "chunks.jsonl").open(encoding="utf-8") as fh:
         return [json.loads(line)["embed_text"] for line in fh if line.strip()]
 
 

@@ -6,27 +6,18 @@ import hashlib
 import re
 from collections.abc import Callable, Sequence
 
+import cn2an
+
 from indexer.records import Chunk, DocumentInfo, MergedUnit
 
 MAX_CHUNK_CHARS = 1200
 _SENTENCE = re.compile(r"[^。！？；\n]*(?:[。！？；]+[”’」）]*|\n|$)")
-_CN_DIGITS = "零一二三四五六七八九"
+_SOFT_BREAK = "，、：,;: "
 
 
 def chinese_number(n: int) -> str:
-    """1 → 一, 12 → 十二, 25 → 二十五 (enough for paragraph numbers)."""
-    if n < 10:
-        return _CN_DIGITS[n]
-    if n < 100:
-        tens, ones = divmod(n, 10)
-        return ("" if tens == 1 else _CN_DIGITS[tens]) + "十" + (_CN_DIGITS[ones] if ones else "")
-    hundreds, rest = divmod(n, 100)
-    head = _CN_DIGITS[hundreds] + "百"
-    if rest == 0:
-        return head
-    if rest < 10:
-        return head + "零" + _CN_DIGITS[rest]
-    return head + (_CN_DIGITS[1] if rest < 20 else "") + chinese_number(rest)
+    """1 → 一, 12 → 十二, 1000 → 一千, 10086 → 一万零八十六 (paragraph numbers of any size, via cn2an)."""
+    return str(cn2an.an2cn(n))
 
 
 def split_sentences(text: str) -> list[str]:
@@ -74,6 +65,29 @@ def _pack(items: Sequence[str], budget: int, count: Callable[[str], int]) -> lis
     return groups
 
 
+def hard_split(text: str, budget: int, count: Callable[[str], int]) -> list[str]:
+    """Last resort for a sentence over ``MAX_CHUNK_CHARS`` (a 1 MB line without 。): cut it into parts of at most
+    ``MAX_CHUNK_CHARS`` characters and ``budget`` tokens, at a comma or space in the second half of a part when
+    there is one. A sentence within the character cap comes back whole (never cut mid-sentence below it)."""
+    if len(text) <= MAX_CHUNK_CHARS:
+        return [text]
+    parts: list[str] = []
+    rest = text
+    while rest:
+        if len(rest) <= MAX_CHUNK_CHARS and count(rest) <= budget:
+            parts.append(rest)
+            break
+        end = min(len(rest), MAX_CHUNK_CHARS)
+        while end > 1 and count(rest[:end]) > budget:
+            end = max(1, end * 3 // 4)
+        soft = max(rest.rfind(ch, end // 2, end) for ch in _SOFT_BREAK)
+        if soft > 0:
+            end = soft + 1
+        parts.append(rest[:end])
+        rest = rest[end:]
+    return [p for p in parts if p.strip()]
+
+
 def _pieces(paragraphs: Sequence[str], budget: int, count: Callable[[str], int]) -> list[tuple[str, str | None]]:
     """Split a unit's paragraphs into (text, 款 range) pieces within the budget."""
     whole = "\n".join(paragraphs)
@@ -87,7 +101,8 @@ def _pieces(paragraphs: Sequence[str], budget: int, count: Callable[[str], int])
         if len(group) == 1 and (count(text) > budget or len(text) > MAX_CHUNK_CHARS):
             sentences = split_sentences(text)
             for sgroup in _pack(sentences, budget, count):
-                pieces.append(("".join(sentences[i] for i in sgroup), span))
+                piece = "".join(sentences[i] for i in sgroup)
+                pieces.extend((part, span) for part in hard_split(piece, budget, count))
         else:
             pieces.append((text, span))
     return pieces

@@ -76,7 +76,22 @@ def version_date(source: str) -> str | None:
     return m.group(1) if m else None
 
 
-def group_copies(docs: Sequence[LogicalDocument]) -> list[list[int]]:
+class SketchMemo:
+    """Sketches by text, carried from one build to the next (a sketch depends on the text alone)."""
+
+    def __init__(self, known: dict[str, list[int]] | None = None) -> None:
+        self.known = known or {}
+        self.used: dict[str, list[int]] = {}
+
+    def __call__(self, text: str) -> frozenset[int]:
+        key = hashlib.blake2b(text.encode("utf-8"), digest_size=12).hexdigest()
+        if key not in self.known:
+            self.known[key] = sorted(sketch(text))
+        self.used[key] = self.known[key]
+        return frozenset(self.used[key])
+
+
+def group_copies(docs: Sequence[LogicalDocument], memo: SketchMemo | None = None) -> list[list[int]]:
     """Cluster documents that are copies of each other; returns index groups in first-seen order."""
     parent = list(range(len(docs)))
 
@@ -105,11 +120,24 @@ def group_copies(docs: Sequence[LogicalDocument]) -> list[list[int]]:
                 union(by_title[key], i)
             else:
                 by_title[key] = i
-    sketches = [sketch("".join(line.text for line in doc.lines)) for doc in docs]
+    sketch_of = memo or sketch
+    sketches = [sketch_of("".join(line.text for line in doc.lines)) for doc in docs]
+    # Identical sketches are copies however many there are (60 copies of one file must still merge);
+    # only one representative of each goes into the candidate search below.
+    first_with: dict[frozenset[int], int] = {}
+    representatives: list[int] = []
+    for i, sk in enumerate(sketches):
+        if sk in first_with:
+            union(first_with[sk], i)
+            if find(i) == find(first_with[sk]):
+                continue
+        else:
+            first_with[sk] = i
+        representatives.append(i)
     # Candidates share at least one sketch hash; this keeps large corpora far from all-pairs.
     postings: dict[int, list[int]] = defaultdict(list)
-    for i, sk in enumerate(sketches):
-        for h in sk:
+    for i in representatives:
+        for h in sketches[i]:
             postings[h].append(i)
     candidates: set[tuple[int, int]] = set()
     for ids in postings.values():
@@ -190,10 +218,12 @@ class MergedDocument:
     primary: LogicalDocument  # the copy whose unit order is used
 
 
-def merge_copies(docs: Sequence[LogicalDocument], units: Sequence[Sequence[Unit]]) -> list[MergedDocument]:
+def merge_copies(
+    docs: Sequence[LogicalDocument], units: Sequence[Sequence[Unit]], memo: SketchMemo | None = None
+) -> list[MergedDocument]:
     """Merge copies of each document into one, unit by unit."""
     merged: list[MergedDocument] = []
-    for group in group_copies(docs):
+    for group in group_copies(docs, memo):
         # The copy with the most units and intact layout defines the order.
         primary = min(group, key=lambda i: (docs[i].reflowed, -len(units[i]), docs[i].source))
         variants: dict[str, list[Variant]] = defaultdict(list)

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
+import secrets
+import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -39,7 +42,7 @@ class EmbeddingCache:
             try:
                 with np.load(shard) as data:
                     keys, vecs = data["keys"], data["vectors"]
-            except (OSError, ValueError, KeyError) as exc:  # a shard cut short by a crash
+            except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:  # a shard cut short or damaged
                 logger.warning("ignoring unreadable embedding cache shard %s (%s)", shard.name, exc)
                 continue
             if vecs.ndim == 2 and vecs.shape[1] == self.dim:
@@ -55,9 +58,11 @@ class EmbeddingCache:
     def _write_shard(self, keys: list[str], vectors: np.ndarray) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         n = len(list(self.folder.glob("shard-*.npz")))
-        tmp = self.folder / f".shard-{n:05d}.tmp.npz"
+        # pid and a random tag: two builds sharing the cache never write (or rename onto) the same file
+        tag = f"{n:05d}-{os.getpid()}-{secrets.token_hex(3)}"
+        tmp = self.folder / f".shard-{tag}.tmp.npz"
         np.savez(tmp, keys=np.array(keys), vectors=vectors.astype(np.float32))
-        tmp.rename(self.folder / f"shard-{n:05d}.npz")
+        tmp.rename(self.folder / f"shard-{tag}.npz")
 
     def embed(
         self,

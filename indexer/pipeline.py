@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from indexer.catalog import Catalog, fallback_doc_id, load_catalogs
 from indexer.chunking import chunk_units
-from indexer.dedupe import merge_copies
+from indexer.dedupe import SketchMemo, merge_copies
 from indexer.documents import prepare_lines, split_documents
-from indexer.formats import ReadResult
+from indexer.formats import FileMeta, ReadResult
 from indexer.formats.meta import TextMeta, find_text_meta
 from indexer.lawmeta import (
     CURRENT,
@@ -28,7 +29,7 @@ from indexer.reading import scan_sources
 from indexer.records import Chunk, DocumentInfo, LogicalDocument, MergedUnit, Unit
 from indexer.sources import SkippedFile, read_sources
 from indexer.structure import document_kind, parse_units
-from indexer.tokenise import JiebaTokenizer, domain_terms
+from indexer.tokenise import CountMemo, JiebaTokenizer, dictionary_key, domain_terms
 
 logger = logging.getLogger(__name__)
 
@@ -95,15 +96,82 @@ def mark_superseded(documents: Sequence[DocumentInfo]) -> list[DocumentInfo]:
     ]
 
 
-def document_metadata(doc: LogicalDocument, read: ReadResult | None) -> TextMeta:
+@dataclass(frozen=True)
+class FileIngest:
+    """What one source file contributes before copies are merged (cached by incremental builds)."""
+
+    name: str
+    logical: tuple[LogicalDocument, ...]
+    front: FrontMatter | None = None
+    mojibake_lines: int = 0
+    boilerplate_lines: int = 0
+    head: tuple[str, ...] = ()  # the file's first blocks (红头 and 文号 lines come before the title)
+    meta: FileMeta = field(default_factory=FileMeta)  # what the file states about itself
+    ocr_pages: int = 0
+
+
+@dataclass
+class BuildMemo:
+    """Work a previous build did that this one may reuse: sketches (by text) and token counts (by text, valid
+    for the dictionary they were counted with). ``to_json`` keeps only what this build used."""
+
+    sketches: SketchMemo = field(default_factory=SketchMemo)
+    counts: CountMemo | None = None
+    previous_counts: dict[str, int] = field(default_factory=dict)
+    previous_dictionary: str = ""
+
+    def counts_for(self, dictionary: str) -> dict[str, int]:
+        """The previous counts if they were made with ``dictionary``, else none."""
+        return self.previous_counts if dictionary == self.previous_dictionary else {}
+
+    def to_json(self) -> dict[str, Any]:
+        """What to store with the index for the next build."""
+        return {
+            "sketches": self.sketches.used,
+            "dictionary": dictionary_key(self.counts.tokenizer.user_words) if self.counts else "",
+            "counts": self.counts.used if self.counts else {},
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> BuildMemo:
+        """Inverse of ``to_json``."""
+        return cls(
+            sketches=SketchMemo({str(k): [int(x) for x in v] for k, v in raw.get("sketches", {}).items()}),
+            previous_counts={str(k): int(v) for k, v in raw.get("counts", {}).items()},
+            previous_dictionary=str(raw.get("dictionary", "")),
+        )
+
+
+def ingest_file(path: Path, read: ReadResult) -> FileIngest:
+    """Normalise one file a reader has read and split it into its logical documents (depends on this file alone)."""
+    text = read.text
+    front = parse_front_matter(text) if read.format == "markdown" else None
+    if front is not None:
+        text = blank_front_matter(text, front)
+    lines, damaged, dropped = prepare_lines(text, read.pages)
+    if damaged:
+        logger.warning("%s: %d line(s) of mojibake left out", path.name, len(damaged))
+    return FileIngest(
+        name=path.name,
+        logical=tuple(split_documents(path.name, lines, damaged)),
+        front=front,
+        mojibake_lines=len(damaged),
+        boilerplate_lines=dropped,
+        head=tuple(b.text for b in read.blocks[:15]),
+        meta=read.meta,
+        ocr_pages=len(read.ocr_pages),
+    )
+
+
+def document_metadata(doc: LogicalDocument, file: FileIngest | None) -> TextMeta:
     """文号, issuer and dates of a document: what its file states (HTML meta, 信息公开 table), else its text.
 
     The head of the file is searched too, because 红头 and 文号 lines come before the title and are not part
     of the document's body.
     """
-    head = [b.text for b in read.blocks[:15]] if read is not None and doc.part == 0 else []
+    head = list(file.head) if file is not None and doc.part == 0 else []
     from_text = find_text_meta([*head, *(line.text for line in doc.lines)], head=len(head) + 12)
-    meta = read.meta if read is not None and doc.part == 0 else None
+    meta = file.meta if file is not None and doc.part == 0 else None
     return TextMeta(
         doc_number=(meta.doc_number if meta else None) or from_text.doc_number,
         issuer=(meta.issuer if meta else None) or from_text.issuer,
@@ -128,6 +196,14 @@ def merge_metadata(found: Sequence[TextMeta]) -> TextMeta:
     )
 
 
+def check_strict(strict: bool, skipped: Sequence[SkippedFile], problems: Sequence[str]) -> None:
+    """With ``strict``, any file that could not be read (or folder not looked into) stops the build."""
+    if strict and (skipped or problems):
+        raise StrictIngestError(
+            "--strict: " + "; ".join([*(s.message for s in skipped), *problems]) + " (nothing was indexed)"
+        )
+
+
 def ingest(
     paths: Sequence[Path],
     *,
@@ -144,36 +220,38 @@ def ingest(
     bars for reading and OCR (None: only on a terminal).
     """
     scan = scan_sources(paths)
-    files = list(scan.files)
     if catalog is None:
         catalog = load_catalogs({p if p.is_dir() else p.parent for p in paths})
-    logical: list[LogicalDocument] = []
-    fronts: dict[str, FrontMatter] = {}
-    reads: dict[str, ReadResult] = {}
-    mojibake = boilerplate = 0
-    results, skipped = read_sources(files, progress=progress)
-    if strict and (skipped or scan.problems):
-        raise StrictIngestError(
-            "--strict: " + "; ".join([*(s.message for s in skipped), *scan.problems]) + " (nothing was indexed)"
-        )
-    for path, result in results:
-        reads[path.name] = result
-        text = result.text
-        front = parse_front_matter(text) if result.format == "markdown" else None
-        if front is not None:
-            fronts[path.name] = front
-            text = blank_front_matter(text, front)
-        lines, damaged, dropped = prepare_lines(text, result.pages)
-        mojibake += len(damaged)
-        boilerplate += dropped
-        if damaged:
-            logger.warning("%s: %d line(s) of mojibake left out", path.name, len(damaged))
-        logical.extend(split_documents(path.name, lines, damaged))
+    results, skipped = read_sources(list(scan.files), progress=progress)
+    check_strict(strict, skipped, scan.problems)
+    files = [ingest_file(path, result) for path, result in results]
+    return assemble(files, budget=budget, catalog=catalog, where=paths, skipped=skipped, problems=scan.problems)
+
+
+def assemble(
+    files: Sequence[FileIngest],
+    *,
+    budget: int,
+    catalog: Catalog,
+    where: Sequence[Path] = (),
+    skipped: Sequence[SkippedFile] = (),
+    problems: Sequence[str] = (),
+    memo: BuildMemo | None = None,
+) -> Corpus:
+    """Merge the files' logical documents into de-duplicated documents and cut them into chunks.
+
+    ``memo`` carries sketches and token counts from a previous build (and collects this build's).
+    """
+    logical = [doc for f in files for doc in f.logical]
+    fronts = {f.name: f.front for f in files if f.front is not None}
+    by_name = {f.name: f for f in files}
+    mojibake = sum(f.mojibake_lines for f in files)
+    boilerplate = sum(f.boilerplate_lines for f in files)
     if not logical:
         reasons = "".join(f"\n  {s.message}" for s in skipped)
-        raise EmptyCorpusError(f"no text found in {', '.join(str(p) for p in paths)}{reasons}")
+        raise EmptyCorpusError(f"no text found in {', '.join(str(p) for p in where) or 'the given files'}{reasons}")
     units = [parse_units(doc) for doc in logical]
-    merged_docs = merge_copies(logical, units)
+    merged_docs = merge_copies(logical, units, memo.sketches if memo else None)
 
     documents: list[DocumentInfo] = []
     merged_units: dict[str, tuple[MergedUnit, ...]] = {}
@@ -193,7 +271,7 @@ def ingest(
         copies = [merged.primary] + [
             d for d in logical if d is not merged.primary and d.source in merged.sources and d.title == merged.title
         ]
-        found = merge_metadata([document_metadata(d, reads.get(d.source)) for d in copies])
+        found = merge_metadata([document_metadata(d, by_name.get(d.source)) for d in copies])
         info = DocumentInfo(
             doc_id=doc_id,
             title=title,
@@ -213,11 +291,15 @@ def ingest(
     documents = mark_superseded(documents)
     all_units: list[Unit] = [m.unit for ms in merged_units.values() for m in ms]
     tokenizer = JiebaTokenizer(domain_terms([d.title for d in documents] + [u.text for u in all_units]))
+    count: Callable[[str], int] = tokenizer.count
+    if memo is not None:
+        memo.counts = CountMemo(tokenizer, memo.counts_for(dictionary_key(tokenizer.user_words)))
+        count = memo.counts
     chunks: list[Chunk] = []
     for info in documents:
-        chunks.extend(chunk_units(info, merged_units[info.doc_id], budget=budget, count_tokens=tokenizer.count))
+        chunks.extend(chunk_units(info, merged_units[info.doc_id], budget=budget, count_tokens=count))
     stats = IngestStats(
-        files=len(files),
+        files=len(files) + len(skipped),
         logical_documents=len(logical),
         documents=len(documents),
         units=len(all_units),
@@ -227,7 +309,7 @@ def ingest(
         boilerplate_lines=boilerplate,
         superseded_documents=sum(d.status == SUPERSEDED for d in documents),
         skipped=tuple(skipped),
-        problems=scan.problems,
-        ocr_pages=sum(len(r.ocr_pages) for _, r in results),
+        problems=tuple(problems),
+        ocr_pages=sum(f.ocr_pages for f in files),
     )
     return Corpus(tuple(documents), merged_units, tuple(chunks), tokenizer, stats)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Iterable
@@ -35,16 +36,53 @@ def domain_terms(texts: Iterable[str]) -> list[str]:
     return sorted(t for t in terms if len(t) >= 2 and " " not in t and "《" not in t and "》" not in t)
 
 
+class CountMemo:
+    """Token counts by text for one user dictionary, carried from one build to the next (a count depends on
+    the text and on the whole dictionary: jieba's word probabilities are relative to its total frequency)."""
+
+    def __init__(self, tokenizer: JiebaTokenizer, known: dict[str, int] | None = None) -> None:
+        self.tokenizer = tokenizer
+        self.known = known or {}
+        self.used: dict[str, int] = {}
+
+    def __call__(self, text: str) -> int:
+        key = hashlib.blake2b(text.encode("utf-8"), digest_size=12).hexdigest()
+        if key not in self.known:
+            self.known[key] = self.tokenizer.count(text)
+        self.used[key] = self.known[key]
+        return self.used[key]
+
+
+def dictionary_key(user_words: Iterable[str]) -> str:
+    """Identity of a user dictionary (counts cut with one are valid for the same one only)."""
+    return hashlib.sha256("\n".join(sorted(user_words)).encode("utf-8")).hexdigest()[:16]
+
+
 class JiebaTokenizer:
     """A private jieba instance (the global one is shared process-wide) plus the corpus user dictionary."""
 
     def __init__(self, user_words: Iterable[str] = ()) -> None:
-        self._jieba = jieba.Tokenizer()
         self.user_words: tuple[str, ...] = tuple(sorted(set(user_words)))
+        self._tokenizer: jieba.Tokenizer | None = None  # built on first use: loading jieba's dictionary takes ~1 s
         self._pos: Any = None  # part-of-speech tagger, built on first use of places()
-        for word in self.user_words:
-            # A high frequency makes jieba prefer the whole term over its pieces.
-            self._jieba.add_word(word, freq=200000)
+
+    @property
+    def _jieba(self) -> jieba.Tokenizer:
+        if self._tokenizer is None:
+            tokenizer = jieba.Tokenizer()
+            for word in self.user_words:
+                # A high frequency makes jieba prefer the whole term over its pieces.
+                tokenizer.add_word(word, freq=200000)
+            self._tokenizer = tokenizer
+        return self._tokenizer
+
+    def warm(self) -> None:
+        """Load jieba's dictionary and the user words now (otherwise the first cut does)."""
+        _ = self._jieba
+
+    def adopt(self, other: JiebaTokenizer) -> None:
+        """Take over ``other``'s dictionary (an index reloaded in place)."""
+        self._tokenizer, self.user_words, self._pos = other._tokenizer, other.user_words, None
 
     def cut(self, text: str) -> list[str]:
         """Plain segmentation (used for token budgets); whitespace tokens dropped."""
@@ -86,9 +124,13 @@ class JiebaTokenizer:
                 found.update(w for w, f in self.tag(m.group(1)) if f == "ns" and w == m.group(1))
         return found
 
+    def user_dict_text(self) -> str:
+        """The user dictionary, one term per line (saved with the index so search tokenises like indexing did)."""
+        return "".join(f"{w}\n" for w in self.user_words)
+
     def save_user_dict(self, path: Path) -> None:
         """Write the user dictionary (one term per line) so search tokenises like indexing did."""
-        path.write_text("".join(f"{w}\n" for w in self.user_words), encoding="utf-8")
+        path.write_text(self.user_dict_text(), encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path) -> JiebaTokenizer:

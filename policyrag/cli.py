@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument(
+        "--full", action="store_true", help="re-read every file instead of reusing the unchanged ones of the index"
+    )
+    p.add_argument(
         "--if-changed",
         action="store_true",
         help="build only when there is no valid index of these files yet (or the files or embedder changed)",
@@ -129,10 +132,24 @@ def cmd_index(args: argparse.Namespace, out: TextIO) -> int:
         except IndexStoreError:
             pass
     embedder = create_embedder(settings.embedder, models_dir=settings.models_dir, device=settings.device)
-    report = build_index(paths, settings.index_dir, embedder, progress=not args.no_progress, strict=args.strict)
+    report = build_index(
+        paths,
+        settings.index_dir,
+        embedder,
+        progress=not args.no_progress,
+        strict=args.strict,
+        incremental=not args.full,
+    )
     s, m = report.stats, report.manifest
     size = sum(m.files.values()) / 1e6
+    if report.up_to_date:
+        print(f"index at {report.index_dir} is up to date ({s.files} files unchanged, {s.chunks} chunks)", file=out)
+        for problem in s.problems:
+            print(f"note: {problem}", file=out)
+        return 0
     print(
+        f"files: {report.files_read} read, {report.files_reused} unchanged, {report.files_removed} removed "
+        f"(previous index: {report.previous})\n"
         f"indexed {s.files} files → {s.documents} documents ({s.logical_documents} found, copies merged"
         f"{f'; {s.superseded_documents} older versions superseded' if s.superseded_documents else ''}), "
         f"{s.units} articles/sections, {s.duplicates_merged} duplicate copies merged, {s.chunks} chunks\n"

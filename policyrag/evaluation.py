@@ -22,7 +22,19 @@ from policyrag.settings import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
 
-SUITES = ("retrieval", "answers", "statutes", "baselines", "perf", "ingest", "report", "soak", "all")
+SUITES = (
+    "retrieval",
+    "answers",
+    "statutes",
+    "baselines",
+    "perf",
+    "ingest",
+    "report",
+    "soak",
+    "incremental",
+    "faults",
+    "all",
+)
 DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
 DEFAULT_LAWS = DATASETS / "laws"
 DEFAULT_STARD = DATASETS / "stard" / "train.jsonl"
@@ -203,6 +215,20 @@ def run_soak(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def run_incremental(args: argparse.Namespace, out: TextIO) -> int:
+    """Full vs incremental build timings on corpus/ → incremental_corpus.json."""
+    from eval import incremental
+
+    return incremental.main(["--out", str(args.reports / "incremental_corpus.json")])
+
+
+def run_faults(args: argparse.Namespace, out: TextIO) -> int:
+    """kill -9, concurrent builds and damaged index files through the real CLI → faults.json."""
+    from eval import faults
+
+    return faults.main(["--out", str(args.reports / "faults.json"), "--work-dir", str(args.work_dir / "faults")])
+
+
 def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     """``policyrag eval SUITE``."""
     if args.limit is not None and args.limit < 1:
@@ -216,6 +242,8 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
         "ingest": run_ingest,
         "report": run_report,
         "soak": run_soak,
+        "incremental": run_incremental,
+        "faults": run_faults,
     }
     if args.suite != "all":
         return runners[args.suite](args, out)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from pathlib import Path
 
@@ -94,6 +95,35 @@ class DenseIndex:
             params = faiss.SearchParametersHNSW(efSearch=max(HNSW_EF_SEARCH, k))  # type: ignore[attr-defined]
         scores, rows = self._index.search(queries, k, params=params)
         return scores, rows
+
+    @property
+    def total_rows(self) -> int:
+        """Rows stored, deleted ones included (row numbers run 0 .. total_rows - 1)."""
+        return int(self._index.ntotal)
+
+    def vectors(self) -> np.ndarray:
+        """Every stored row's vector, deleted ones included (for reuse by an incremental build)."""
+        return np.asarray(self._index.reconstruct_n(0, self.total_rows), dtype=np.float32).reshape(-1, self.dim)
+
+    def to_bytes(self) -> tuple[bytes, bytes | None]:
+        """The FAISS index and the deleted rows (``None`` when there are none) as file contents."""
+        index = faiss.serialize_index(self._index).tobytes()
+        if not self._deleted:
+            return index, None
+        buf = io.BytesIO()
+        np.save(buf, np.array(sorted(self._deleted), dtype=np.int64))
+        return index, buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, index: bytes, deleted: bytes | None = None) -> DenseIndex:
+        """Inverse of ``to_bytes``; raises ``RuntimeError``/``ValueError`` on damaged data."""
+        faiss_index = faiss.deserialize_index(np.frombuffer(index, dtype=np.uint8))
+        dense = cls(faiss_index.d)
+        dense._index = faiss_index
+        if deleted is not None:
+            rows = np.load(io.BytesIO(deleted), allow_pickle=False)
+            dense._deleted = {int(r) for r in rows}
+        return dense
 
     def save(self, path: Path) -> None:
         """Write the FAISS index and the deleted rows next to it."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,7 +17,7 @@ from retriever.docfilter import FilterError, matching_documents
 from retriever.fusion import FusionConfig, fuse
 from retriever.rerank import AuthorityPrior
 from retriever.results import SearchResponse, SearchResult
-from retriever.store import LoadedIndex
+from retriever.store import IndexStoreError, LoadedIndex
 
 SEARCH_MODES = ("hybrid", "dense", "bm25")
 MAX_K = 50
@@ -32,6 +35,46 @@ class Candidates:
     bm25: tuple[np.ndarray, np.ndarray]
 
 
+class ReadWriteLock:
+    """Many readers or one writer; a waiting writer holds off new readers (so a reload is not starved)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writing = False
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Hold a read lock (any number at once)."""
+        with self._cond:
+            while self._writing:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                if not self._readers:
+                    self._cond.notify_all()
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the write lock (alone)."""
+        with self._cond:
+            while self._writing:
+                self._cond.wait()
+            self._writing = True
+            while self._readers:
+                self._cond.wait()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()
+
+
 class Searcher:
     """Searches one loaded index with the embedder it was built with."""
 
@@ -45,12 +88,23 @@ class Searcher:
     ) -> None:
         if embedder.name != index.manifest.embedder:
             raise ValueError(f"index was built with {index.manifest.embedder!r} but embedder is {embedder.name!r}")
+        if embedder.dim != index.dense.dim:
+            # The manifest names a valid embedder, but not the one whose vectors are stored (an edited manifest).
+            raise IndexStoreError(
+                f"{index.path} is inconsistent: its manifest names embedder {embedder.name!r} (dim {embedder.dim}) "
+                f"but its vectors have dim {index.dense.dim}; rebuild it with: policyrag index"
+            )
         self.index = index
         self.embedder = embedder
         self.fusion = fusion or FusionConfig()
+        self.authority_boost = authority_boost
+        self.lock = ReadWriteLock()  # searches read, reload() writes: a search never sees half a reload
+        self._derive(index)
+
+    def _derive(self, index: LoadedIndex) -> None:
         self.prior: AuthorityPrior | None = (
-            AuthorityPrior.for_titles([c.doc_title for c in index.chunks], authority_boost)
-            if authority_boost > 0
+            AuthorityPrior.for_titles([c.doc_title for c in index.chunks], self.authority_boost)
+            if self.authority_boost > 0
             else None
         )
         self._doc_of_row = np.array([c.doc_id for c in index.chunks])
@@ -60,6 +114,17 @@ class Searcher:
         self._current_rows: np.ndarray | None = (
             np.isin(self._doc_of_row, sorted(superseded), invert=True) if superseded else None
         )
+
+    def reload(self, index: LoadedIndex) -> None:
+        """Switch to a rebuilt index of the same embedder, in place: holders of this searcher, of its
+        ``index`` object and of that index's tokenizer all see the new one."""
+        if index.manifest.embedder != self.embedder.name or index.dense.dim != self.embedder.dim:
+            raise IndexStoreError(
+                f"{index.path} was built with {index.manifest.embedder!r}, not {self.embedder.name!r}"
+            )
+        with self.lock.writing():
+            self.index.replace_with(index)
+            self._derive(self.index)
 
     def allowed_rows(
         self,
@@ -102,6 +167,23 @@ class Searcher:
         terms = self.index.tokenizer.terms(query)
         bm25 = self.index.bm25.search(terms, depth, allowed=allowed)
         return Candidates((dense[0][0], dense[1][0]), bm25)
+
+    def retrieve(
+        self,
+        normalised: str,
+        *,
+        k: int,
+        depth: int | None = None,
+        issuer: str | None = None,
+        year: str | int | None = None,
+    ) -> tuple[Candidates, tuple[SearchResult, ...]]:
+        """Candidates and the top ``k`` ranked results of an already-normalised query, with the row filter
+        (``allowed_rows``: superseded versions out, ``issuer``/``year``) computed under the same read lock, so a
+        reload cannot slip between the three steps."""
+        with self.lock.reading():
+            allowed = self.allowed_rows(issuer=issuer, year=year)
+            cands = self.candidates(normalised, depth or max(50, 5 * k), allowed)
+            return cands, self.rank(cands, k=k)
 
     def rank(self, cands: Candidates, *, k: int = 10, mode: str = "hybrid") -> tuple[SearchResult, ...]:
         """Fuse candidates (or take one list) and keep the best piece of each article, top ``k``."""
@@ -152,16 +234,17 @@ class Searcher:
         year: str | int | None = None,
     ) -> SearchResponse:
         """Rank units for ``query``; at most one result per article (its best-matching piece)."""
-        started = time.perf_counter()
-        normalised = normalise_query(query)
-        if not normalised:
-            raise QueryError("the query is empty")
-        if not 1 <= k <= MAX_K:
-            raise QueryError(f"k must be between 1 and {MAX_K}, got {k}")
-        if mode not in SEARCH_MODES:
-            raise QueryError(f"unknown mode {mode!r}; valid: {', '.join(SEARCH_MODES)}")
-        allowed = self.allowed_rows(doc, doc_type, include_superseded=include_superseded, issuer=issuer, year=year)
-        cands = self.candidates(normalised, max(50, 5 * k), allowed)
-        results = self.rank(cands, k=k, mode=mode)
-        took = (time.perf_counter() - started) * 1000
-        return SearchResponse(query=query, took_ms=took, results=results)
+        with self.lock.reading():  # a reload waits until this search is done
+            started = time.perf_counter()
+            normalised = normalise_query(query)
+            if not normalised:
+                raise QueryError("the query is empty")
+            if not 1 <= k <= MAX_K:
+                raise QueryError(f"k must be between 1 and {MAX_K}, got {k}")
+            if mode not in SEARCH_MODES:
+                raise QueryError(f"unknown mode {mode!r}; valid: {', '.join(SEARCH_MODES)}")
+            allowed = self.allowed_rows(doc, doc_type, include_superseded=include_superseded, issuer=issuer, year=year)
+            cands = self.candidates(normalised, max(50, 5 * k), allowed)
+            results = self.rank(cands, k=k, mode=mode)
+            took = (time.perf_counter() - started) * 1000
+            return SearchResponse(query=query, took_ms=took, results=results)

@@ -57,6 +57,8 @@ class BM25Index:
 
     def scores(self, terms: Sequence[str]) -> np.ndarray:
         """BM25 score of every row for a query's terms (deleted rows score 0)."""
+        if self._bm25 is None and self._docs:
+            self._reindex()  # deferred by from_bytes(index=False)
         if self._bm25 is None or not self._docs or not terms:
             return np.zeros(len(self._docs), dtype=np.float32)
         scores = np.asarray(self._bm25.get_scores(list(terms)), dtype=np.float32)
@@ -78,6 +80,32 @@ class BM25Index:
         top = positive[np.argpartition(-scores[positive], k - 1)[:k]]
         top = top[np.argsort(-scores[top], kind="stable")]
         return scores[top], top.astype(np.int64)
+
+    def to_bytes(self) -> tuple[bytes, bytes]:
+        """``(terms.jsonl, params.json)`` file contents (see ``save``)."""
+        params = json.dumps({"k1": self.k1, "b": self.b, "deleted": sorted(self._deleted)})
+        terms = "".join(json.dumps(doc, ensure_ascii=False) + "\n" for doc in self._docs)
+        return terms.encode("utf-8"), params.encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, terms: bytes, params: bytes, *, index: bool = True) -> BM25Index:
+        """Inverse of ``to_bytes``; raises ``ValueError``/``KeyError``/``TypeError`` on damaged data.
+
+        ``index=False`` defers building the BM25 matrix to the first search."""
+        p = json.loads(params)
+        bm25 = cls(k1=float(p["k1"]), b=float(p["b"]))
+        bm25._docs = [json.loads(line) for line in terms.decode("utf-8").splitlines()]
+        if not all(isinstance(d, list) and all(isinstance(t, str) for t in d) for d in bm25._docs):
+            raise ValueError("bm25 terms must be lists of strings")
+        bm25._deleted = {int(r) for r in p.get("deleted", [])}
+        if index:
+            bm25._reindex()
+        return bm25
+
+    @property
+    def terms(self) -> list[list[str]]:
+        """Each row's term list (for reuse by an incremental build)."""
+        return self._docs
 
     def save(self, folder: Path) -> None:
         """Write the term lists and parameters; the BM25 matrix is rebuilt on load (fast: sparse counting)."""

@@ -30,6 +30,7 @@ from server.openai_compat import openai_error
 from server.openai_compat import router as openai_router
 from server.schemas import MAX_QUESTION_CHARS, AskRequest, is_blank
 from server.security import LOOPBACK_HOSTS, HardeningMiddleware
+from server.uploads import MAX_UPLOAD_REQUEST_BYTES, UPLOAD_PATH, register_uploads
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +114,7 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         body_timeout_s=settings.body_timeout_s,
         csp_overrides=docs_csp,
+        body_limits={UPLOAD_PATH: MAX_UPLOAD_REQUEST_BYTES},
     )
     app.state.settings = settings
     app.state.started_at = time.time()
@@ -120,6 +122,7 @@ def create_app(
     app.state.answerer = answerer
     app.state.chunks = {c.chunk_id: c for c in index.chunks}
     app.state.documents = {d.doc_id: d for d in index.documents}
+    register_uploads(app, settings, searcher)  # POST /api/documents (server/uploads.py)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -42,7 +42,8 @@ class HardeningMiddleware:
     """Rejects unknown Host headers (DNS rebinding), caps and times out request bodies, adds headers.
 
     ``allowed_hosts`` holds host names without port; ``"*"`` allows any. ``csp_overrides`` maps a
-    path to its own Content-Security-Policy (the offline API docs need one inline script).
+    path to its own Content-Security-Policy (the offline API docs need one inline script), ``body_limits``
+    a path to its own body limit (``POST /api/documents`` carries files).
     """
 
     def __init__(
@@ -53,10 +54,12 @@ class HardeningMiddleware:
         max_body_bytes: int,
         body_timeout_s: float,
         csp_overrides: dict[str, str] | None = None,
+        body_limits: dict[str, int] | None = None,
     ) -> None:
         self.app = app
         self.allowed = {h.lower() for h in allowed_hosts}
         self.max_body_bytes = max_body_bytes
+        self.body_limits = body_limits or {}  # path → its own body limit (file uploads)
         self.body_timeout_s = body_timeout_s
         self.csp_overrides = csp_overrides or {}
 
@@ -80,16 +83,17 @@ class HardeningMiddleware:
         if "*" not in self.allowed and host not in self.allowed:
             await _json(send_with_headers, 400, f"host {host or '(none)'!r} is not served here (allowed_hosts setting)")
             return
+        limit = self.body_limits.get(scope["path"], self.max_body_bytes)
         declared = headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await _json(send_with_headers, 413, self._too_large())
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _json(send_with_headers, 413, self._too_large(limit))
             return
-        await self.app(scope, self._guarded(receive), send_with_headers)
+        await self.app(scope, self._guarded(receive, limit), send_with_headers)
 
-    def _too_large(self) -> str:
-        return f"request body too large (at most {self.max_body_bytes:,} bytes)"
+    def _too_large(self, limit: int) -> str:
+        return f"request body too large (at most {limit:,} bytes)"
 
-    def _guarded(self, receive: Receive) -> Receive:
+    def _guarded(self, receive: Receive, limit: int) -> Receive:
         received = 0
         body_done = False
 
@@ -104,8 +108,8 @@ class HardeningMiddleware:
                 raise HTTPException(408, f"request body not received within {self.body_timeout_s:g} s") from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    raise HTTPException(413, self._too_large())
+                if received > limit:
+                    raise HTTPException(413, self._too_large(limit))
                 body_done = not message.get("more_body", False)
             return message
 

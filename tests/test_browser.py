@@ -97,7 +97,7 @@ def test_ask_streams_then_citation_opens_article(page) -> None:  # type: ignore[
 def test_document_browser_lists_documents(page) -> None:  # type: ignore[no-untyped-def]
     page.click("#tab-docs")
     page.locator("#docs li").first.wait_for(timeout=10_000)
-    assert page.locator("#docs > ol > li").count() == 5
-    page.click("#docs > ol > li >> nth=0")
+    assert page.locator("#doc-list > ol > li").count() == 5
+    page.click("#doc-list > ol > li >> nth=0")
     page.locator("#docs .units .cite").first.wait_for(timeout=10_000)
     assert page.locator("#docs .units .cite").count() > 50

@@ -13,6 +13,7 @@ from indexer.chunking import (
     chunk_id,
     chunk_units,
     citation_for,
+    hard_split,
     split_sentences,
 )
 from indexer.records import Chunk, DocumentInfo, MergedUnit, Unit
@@ -218,6 +219,10 @@ def test_chunk_id_depends_on_doc_unit_and_piece() -> None:
         (20, "二十"),
         (25, "二十五"),
         (99, "九十九"),
+        (112, "一百一十二"),
+        (1000, "一千"),
+        (1005, "一千零五"),
+        (12345, "一万二千三百四十五"),
     ],
 )
 def test_chinese_number(n: int, expected: str) -> None:
@@ -229,6 +234,35 @@ def test_unit_with_a_hundred_paragraphs_can_be_chunked() -> None:
     unit = Unit(None, "前言", (), paragraphs, order=0)  # an untitled prose article: one big preamble
     chunks = _chunks(ARTICLE, unit, budget=50)
     assert "".join(c.text.replace("\n", "") for c in chunks) == "".join(paragraphs)
+
+
+def test_regulation_article_with_over_a_thousand_paragraphs_is_labelled_not_crashed() -> None:
+    # Issue 13 item 2: paragraph numbers ≥ 1000 raised IndexError in the hand-written numeral table.
+    paragraphs = tuple(f"第{i}段规定的内容。" for i in range(1200))
+    unit = Unit("第一条", None, ("第一条",), paragraphs, order=0)
+    chunks = _chunks(REGULATION, unit, budget=8)
+    assert len(chunks) == 1200
+    assert chunks[999].article == "第一条第一千款"
+    assert chunks[-1].article == "第一条第一千二百款"
+
+
+def test_a_line_without_sentence_ends_is_cut_at_the_hard_character_cap() -> None:
+    # Issue 13 item 4: a 1 MB line without 。 became one 350,000-character chunk.
+    text = "人工智能产业发展" * 40_000 + "，数据开放" * 100
+    unit = Unit(None, "前言", (), (text,), order=0)
+    budget = budget_for_window(512)
+    chunks = _chunks(ARTICLE, unit, budget=budget)
+    assert all(len(c.text) <= MAX_CHUNK_CHARS and _count(c.text) <= budget for c in chunks)
+    assert "".join(c.text for c in chunks) == text  # nothing lost at the cuts
+    assert len({c.chunk_id for c in chunks}) == len(chunks)
+
+
+def test_hard_cap_respects_the_token_budget_and_prefers_commas() -> None:
+    text = "甲乙丙丁戊" * 40 + "，" + "己庚辛壬癸" * 220  # over the character cap: cut, within 300 tokens a part
+    parts = hard_split(text, 300, _count)
+    assert parts[0].endswith("，") and "".join(parts) == text
+    assert all(_count(p) <= 300 for p in parts)
+    assert hard_split("短句" * 500, 300, _count) == ["短句" * 500]  # within the cap: a sentence stays whole
 
 
 def test_split_sentences_keeps_closing_quotes() -> None:

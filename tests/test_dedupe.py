@@ -152,6 +152,18 @@ def test_group_copies_keeps_different_texts_apart() -> None:
     assert group_copies(docs) == [[0], [1], [2]]
 
 
+def test_group_copies_merges_sixty_identical_copies() -> None:
+    # Issue 13 item 5: hashes shared by more than 50 documents were skipped, so 60 copies stayed 60 documents.
+    docs = [_doc(f"copy{i:02d}.txt", None, ARTICLES) for i in range(60)] + [_doc("other.txt", None, OTHER)]
+    assert group_copies(docs) == [list(range(60)), [60]]
+
+
+def test_group_copies_merges_a_near_copy_of_a_file_held_sixty_times() -> None:
+    edited = [*ARTICLES[:5], "第六条 市工业和信息化部门是人工智能产业主管部门，负责人工智能产业发展工作。"]
+    docs = [_doc(f"copy{i:02d}.txt", None, ARTICLES) for i in range(60)] + [_doc("edited.txt", None, edited)]
+    assert group_copies(docs) == [list(range(61))]
+
+
 def test_group_copies_by_title_ignores_punctuation_width() -> None:
     docs = [
         _doc("a.txt", "深圳市新一代人工智能发展行动计划（2019-2023年）", OTHER[:2]),

@@ -95,9 +95,9 @@ def test_stage_timer_charges_nested_calls_to_the_outer_stage() -> None:
 def test_instrumented_build_splits_stages_and_restores_the_build(
     tiny_corpus: Path, fake_embedder: Any, tmp_path: Path
 ) -> None:
-    original_ingest = indexer.build.ingest
+    original_ingest = indexer.build.ingest_corpus
     first = instrumented_build([tiny_corpus], tmp_path / "idx", fake_embedder, progress=False)
-    assert indexer.build.ingest is original_ingest
+    assert indexer.build.ingest_corpus is original_ingest
     assert set(first["stages"]) == {
         "ingest",
         "cache_load",

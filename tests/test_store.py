@@ -19,6 +19,7 @@ from retriever.store import (
     MANIFEST,
     IndexStoreError,
     Manifest,
+    current_dir,
     load_index,
     read_manifest,
     save_index,
@@ -184,37 +185,41 @@ def test_folder_without_manifest(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("missing", ["bm25/terms.jsonl", "vectors.faiss", "userdict.txt"])
 def test_partial_index(saved: Path, missing: str) -> None:
-    (saved / missing).unlink()
+    (current_dir(saved) / missing).unlink()
     with pytest.raises(IndexStoreError, match=rf"partial: {missing} is missing.*rebuild"):
         load_index(saved)
 
 
 @pytest.mark.parametrize("name", ["chunks.jsonl", "vectors.faiss"])
 def test_truncated_file(saved: Path, name: str) -> None:
-    data = (saved / name).read_bytes()
-    (saved / name).write_bytes(data[: len(data) // 2])
+    live = current_dir(saved)
+    data = (live / name).read_bytes()
+    (live / name).write_bytes(data[: len(data) // 2])
     with pytest.raises(IndexStoreError, match=f"corrupt: {name} has the wrong size"):
         load_index(saved)
 
 
 def test_corrupt_manifest_json(saved: Path) -> None:
-    (saved / MANIFEST).write_text('{"format_version": 1, "embedder": ', encoding="utf-8")
+    (current_dir(saved) / MANIFEST).write_text('{"format_version": 1, "embedder": ', encoding="utf-8")
     with pytest.raises(IndexStoreError, match=r"is corrupt.*rebuild the index"):
         load_index(saved)
 
 
 def test_manifest_with_unexpected_fields(saved: Path) -> None:
-    raw = json.loads((saved / MANIFEST).read_text(encoding="utf-8"))
+    raw = json.loads((current_dir(saved) / MANIFEST).read_text(encoding="utf-8"))
     del raw["dim"]
     raw["surprise"] = True
-    (saved / MANIFEST).write_text(json.dumps(raw), encoding="utf-8")
+    (current_dir(saved) / MANIFEST).write_text(json.dumps(raw), encoding="utf-8")
     with pytest.raises(IndexStoreError, match="is corrupt"):
         load_index(saved)
 
 
 def test_wrong_format_version(tmp_path: Path) -> None:
     path = tmp_path / "index"
-    _save(path, format_version=FORMAT_VERSION + 98)
+    _save(path)
+    raw = json.loads((current_dir(path) / MANIFEST).read_text(encoding="utf-8"))
+    raw["format_version"] = FORMAT_VERSION + 98  # written by a future policyrag
+    (current_dir(path) / MANIFEST).write_text(json.dumps(raw), encoding="utf-8")
     with pytest.raises(
         IndexStoreError, match=f"index format {FORMAT_VERSION + 98}, this policyrag reads {FORMAT_VERSION}"
     ):
@@ -235,8 +240,8 @@ def test_manifest_inconsistent_with_contents(tmp_path: Path) -> None:
 
 
 def test_corrupt_chunks_with_matching_size(saved: Path) -> None:
-    size = (saved / "chunks.jsonl").stat().st_size
-    (saved / "chunks.jsonl").write_bytes(b"{" * size)
+    size = (current_dir(saved) / "chunks.jsonl").stat().st_size
+    (current_dir(saved) / "chunks.jsonl").write_bytes(b"{" * size)
     with pytest.raises(IndexStoreError, match="is corrupt"):
         load_index(saved)
 
@@ -247,12 +252,10 @@ def test_corrupt_chunks_with_matching_size(saved: Path) -> None:
 def test_failed_save_leaves_previous_index_intact(saved: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     before = {p.relative_to(saved): p.read_bytes() for p in saved.rglob("*") if p.is_file()}
 
-    def broken_save(self: BM25Index, folder: Path) -> None:
-        folder.mkdir(parents=True)
-        (folder / "terms.jsonl").write_text("half", encoding="utf-8")
+    def broken_publish(path: Path, version: Path) -> None:  # every file written, the swap fails
         raise OSError("disk full")
 
-    monkeypatch.setattr(BM25Index, "save", broken_save)
+    monkeypatch.setattr("retriever.store.publish", broken_publish)
     with pytest.raises(OSError, match="disk full"):
         _save(saved, chunks=CHUNKS[:1], corpus_fingerprint="fp-2")
 
@@ -266,10 +269,10 @@ def test_failed_save_leaves_previous_index_intact(saved: Path, monkeypatch: pyte
 
 
 def test_failed_first_save_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken_save(self: BM25Index, folder: Path) -> None:
+    def broken_save(self: BM25Index) -> tuple[bytes, bytes]:
         raise RuntimeError("interrupted")
 
-    monkeypatch.setattr(BM25Index, "save", broken_save)
+    monkeypatch.setattr(BM25Index, "to_bytes", broken_save)
     with pytest.raises(RuntimeError, match="interrupted"):
         _save(tmp_path / "index")
     assert list(tmp_path.iterdir()) == []

@@ -183,7 +183,7 @@ async function openUnit(chunkId, citation) {
 }
 
 async function loadDocuments() {
-  const box = $("docs");
+  const box = $("doc-list");
   box.replaceChildren("加载中…");
   try {
     const docs = await getJSON("/api/documents");
@@ -224,6 +224,35 @@ $("query-form").addEventListener("submit", async (e) => {
     setStatus(err.message, true);
   } finally {
     $("go").disabled = false;
+  }
+});
+// Upload: every file gets its own line (added, or the reason it was refused); then the list reloads.
+$("upload").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const input = $("upload-files");
+  if (!input.files.length) return;
+  const form = new FormData();
+  for (const f of input.files) form.append("files", f, f.name);
+  $("upload-go").disabled = true;
+  setStatus("上传并更新索引中…");
+  try {
+    const r = await apiFetch("/api/documents", { method: "POST", body: form });  // asks for the token on a 401
+    const body = await r.json().catch(() => ({}));
+    $("upload-report").replaceChildren(...(body.files || []).map((f) =>
+      el("li", { class: f.status === "accepted" ? "ok" : "error" },
+        `${f.name}：${f.status === "accepted" ? "已添加" : "未添加，" + f.error}`)));
+    if (!r.ok) {
+      setStatus(typeof body.detail === "string" ? body.detail : `上传失败（${r.status}）`, true);
+      return;
+    }
+    const i = body.index;
+    setStatus(`已更新索引：${i.documents} 个文件，${i.chunks} 条/节（新读取 ${i.files_read} 个文件，新嵌入 ${i.embedded} 段）`);
+    input.value = "";
+    await loadDocuments();
+  } catch (err) {
+    setStatus(err.message, true);
+  } finally {
+    $("upload-go").disabled = false;
   }
 });
 for (const t of document.querySelectorAll(".tab[data-mode]")) t.addEventListener("click", () => setMode(t.dataset.mode));
