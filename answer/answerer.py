@@ -141,11 +141,23 @@ class Answerer:
         self.searcher = searcher
         self.generator = generator
         self.settings = settings or AnswerSettings()
-        tokenizer = searcher.index.tokenizer
-        self._terms: Callable[[str], list[str]] = tokenizer.terms
-        self._places: Callable[[str], set[str]] = tokenizer.places
-        self._cut: Callable[[str], list[str]] = tokenizer.cut
-        self._tagger: Tagger = tokenizer.tag
+
+    # The index's tokenizer, read on each use: an upload may reload the index with a new user dictionary.
+    @property
+    def _terms(self) -> Callable[[str], list[str]]:
+        return self.searcher.index.tokenizer.terms
+
+    @property
+    def _places(self) -> Callable[[str], set[str]]:
+        return self.searcher.index.tokenizer.places
+
+    @property
+    def _cut(self) -> Callable[[str], list[str]]:
+        return self.searcher.index.tokenizer.cut
+
+    @property
+    def _tagger(self) -> Tagger:
+        return self.searcher.index.tokenizer.tag
 
     def ask(
         self,
@@ -164,7 +176,7 @@ class Answerer:
         started = time.perf_counter()
         generator = None if no_llm else self.generator
         q = self.read(question)
-        retrieved = self.retrieve(q, k or self.settings.k, self.searcher.allowed_rows(issuer=issuer, year=year))
+        retrieved = self.retrieve(q, k or self.settings.k, issuer=issuer, year=year)
         draft: Draft | None = None
         sources: list[Source] = []
         sources = self.number_sources(q, retrieved, generator)
@@ -190,11 +202,10 @@ class Answerer:
             raise QueryError(f"the question is too long ({len(question)} characters; at most {MAX_QUESTION_CHARS})")
         return Question(text=question, normalised=normalised, asked=classify(normalised, self._cut))
 
-    def retrieve(self, q: Question, k: int, allowed: Any = None) -> Retrieved:
-        """Stage 2: the top ``k`` articles (among ``allowed`` rows, a ``Searcher.allowed_rows`` mask) and the
-        retrieval confidence."""
-        cands = self.searcher.candidates(q.normalised, max(50, 5 * k), allowed)
-        results = tuple(self.searcher.rank(cands, k=k))
+    def retrieve(self, q: Question, k: int, *, issuer: str | None = None, year: str | int | None = None) -> Retrieved:
+        """Stage 2: the top ``k`` articles (of documents matching ``issuer``/``year``) and the retrieval
+        confidence; one read-locked call, so an index reload (an upload) cannot slip in between."""
+        cands, results = self.searcher.retrieve(q.normalised, k=k, issuer=issuer, year=year)
         confidence = assess(
             q.normalised,
             cands,
