@@ -54,6 +54,8 @@ _HEADING_CHARS = 30
 # (tuned on the near-topic set's tune part; far questions stop at the retrieval gate before this).
 RELATED_SHARE = 0.3
 _CN_NUMERALS = "零〇一二两三四五六七八九十百千万亿"
+# "等多个医院", "各园区": a count or a kind, not a name
+_VAGUE = re.compile(r"(?:多个|多家|各|一些|其他|其它|相关|有关|部分|若干|众多|等|该|本|这些|所有)$")
 _ROLES = frozenset("对象 人员 人 主体 单位 机构 部门 组织".split())
 _MONEY_HEADS = ("经费", "资金", "钱", "金额", "资助", "补贴", "补助", "奖励", "投资")
 _DURATION_CUE = re.compile(
@@ -216,7 +218,9 @@ def holds_value(ask: Ask, passage: str, *, cut: Callable[[str], list[str]], tagg
         if noun and noun not in _AREA_NOUNS:
             # 哪家*医院*, 哪个产业*基地*: a name of that kind (深圳第三人民医院, 罗湖人工智能产业基地)
             kind = noun[-2:]
-            return new(m.group(0) for m in re.finditer(rf"[\u4e00-\u9fffA-Za-z0-9]{{2,}}{kind}", passage))
+            names = (m.group(0) for m in re.finditer(rf"[\u4e00-\u9fffA-Za-z0-9]{{2,}}?{kind}", passage))
+            # compared by their last six characters: the match may start before the name (…在深圳第三人民医院)
+            return new(n[-6:] for n in names if not _VAGUE.search(n[: -len(kind)]))
         if not noun and new(org_mentions(passage, cut)):
             return True  # 向哪里检举: where to go is a body
         return new(places(passage, tagger)) or new(m.group(0) for m in _PLACE_VALUE.finditer(passage))

@@ -66,3 +66,40 @@ def test_partial_answer_quotes_what_the_sources_say_and_names_the_gap() -> None:
 def test_nothing_on_topic_is_no_partial_answer() -> None:
     asked = classify("申请公租房需要满足什么收入条件？", TOK.cut)
     assert partial_answer(asked, SOURCES, missing="", cut=TOK.cut, terms=TOK.terms) is None
+
+
+PLAN = "到2023年，建成20家以上创新载体，培育20家以上龙头企业，人工智能核心产业规模突破300亿元。"
+REG = "对违反伦理安全规范的行为，市产业主管部门应当在三十日内作出处理决定。"
+ROBOT = "ATRIS先后在深圳第三人民医院等多个医院得到应用。"
+TITLED = "2021年，国家新一代人工智能治理专业委员会发布了《新一代人工智能伦理规范》。"
+MORE = [
+    src(6, PLAN, "《计划》二、"),
+    src(7, REG, "《条例》第七十条"),
+    src(8, ROBOT, "《四大优势》（应用优势）"),
+    src(9, TITLED, "《解读》一、"),
+]
+
+
+def answering_in(question: str, sources: list[Source]) -> list[str]:
+    ask = classify(question, TOK.cut).slots[0]
+    found = answering_passages(ask, sources, cut=TOK.cut, tagger=TOK.tag, question=question, terms=TOK.terms)
+    return [s.citation for s, _ in found]
+
+
+def test_a_count_carries_the_asked_measure() -> None:
+    assert answering_in("计划要培育多少家龙头企业？", MORE) == ["《计划》二、"]
+    assert answering_in("计划要建设多少所示范学校？", MORE) == []  # figures, but none counts 所
+
+
+def test_a_duration_is_not_a_date() -> None:
+    assert answering_in("主管部门要在多长时间内作出处理决定？", MORE) == ["《条例》第七十条"]
+    assert answering_in("条例的试点期一般是多长时间？", SOURCES) == []  # 2022年11月1日 is a date, not a period
+
+
+def test_a_value_the_question_states_is_no_answer() -> None:
+    assert answering_in("除了深圳第三人民医院，ATRIS还在深圳哪家医院投入使用？", MORE) == []
+
+
+def test_a_document_the_question_names_must_be_the_one_quoted() -> None:
+    assert answering_in("《新一代人工智能伦理规范》是哪一年发布的？", MORE) == ["《解读》一、"]
+    assert answering_in("《广东省新一代人工智能实施方案》是哪一年发布的？", MORE) == []
