@@ -3,7 +3,7 @@
 The rule is relative to the question itself, not an absolute score, because e5
 cosine similarities sit in a narrow band (0.83-0.93 on the dev set for answerable
 and unanswerable questions alike). Two signals, calibrated on the dev set's 120
-in-corpus and 20 out-of-corpus questions (eval/answer_calibration.py):
+in-corpus and 20 out-of-corpus questions (eval/studies/answer_calibration.py):
 
 * ``dense_top``: cosine similarity of the best dense hit;
 * ``coverage``: share of the question's jieba terms that occur in the best fused hit.

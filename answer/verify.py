@@ -25,7 +25,7 @@ question, a sentence that restates it also counts as supported when its new word
 in a passage that addresses the question (see ``support``); a sentence whose negation
 disagrees with the passage's is never supported, nor is one naming a place its source never mentions.
 Thresholds are calibrated on the dev
-set's saved model drafts with ``python -m eval.verify_calibration``.
+set's saved model drafts with ``python -m eval.studies.verify_calibration``.
 """
 
 from __future__ import annotations

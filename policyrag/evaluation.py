@@ -104,8 +104,8 @@ def law_index(laws: Path, work_dir: Path, *, models_dir: Path, progress: bool, o
 
 def run_statutes(args: argparse.Namespace, out: TextIO) -> int:
     """STARD over the law collection → statutes.json."""
-    from eval.statute_bench import evaluate_statutes, format_statutes
-    from eval.statutes import load_stard
+    from eval.common.statutes import load_stard
+    from eval.suites.statute_bench import evaluate_statutes, format_statutes
     from models.embedders import create_embedder
     from retriever.search import Searcher
     from retriever.store import load_index
@@ -129,12 +129,13 @@ def run_statutes(args: argparse.Namespace, out: TextIO) -> int:
 
 def run_dev(args: argparse.Namespace, out: TextIO) -> int:
     """``retrieval`` or ``answers`` on the dev set."""
-    from eval.retrieval import DEFAULT_QUESTIONS, evaluate_retrieval, format_table
+    from eval.common.questions import DEFAULT_QUESTIONS
+    from eval.suites.retrieval import evaluate_retrieval, format_table
 
     settings = settings_from_args(args)
     report: Any
     if args.suite == "answers":
-        from eval.answers import evaluate_answers, format_answer_table
+        from eval.suites.answers import evaluate_answers, format_answer_table
 
         answerer = open_answerer(settings, no_llm=args.no_llm)
         report = evaluate_answers(
@@ -152,7 +153,7 @@ def run_dev(args: argparse.Namespace, out: TextIO) -> int:
 
 def run_baselines(args: argparse.Namespace, out: TextIO) -> int:
     """Typical RAG vs ours, and the ablation → baselines.json."""
-    from eval import baselines
+    from eval.suites import baselines
 
     argv = ["--out", str(args.reports / "baselines.json"), "--laws", str(args.laws), "--stard", str(args.stard)]
     # One embedding cache for every benchmark: the subset's chunks are the law index's chunks.
@@ -162,7 +163,7 @@ def run_baselines(args: argparse.Namespace, out: TextIO) -> int:
 
 def run_perf(args: argparse.Namespace, out: TextIO) -> int:
     """Build/latency/memory at both scales → performance.json."""
-    from eval import perf
+    from eval.suites import perf
 
     argv = ["--out", str(args.reports / "performance.json"), "--laws", str(args.laws), "--stard", str(args.stard)]
     argv += ["--work-dir", str(args.work_dir)]
@@ -174,7 +175,7 @@ def run_perf(args: argparse.Namespace, out: TextIO) -> int:
 
 def run_ingest(args: argparse.Namespace, out: TextIO) -> int:
     """Format readers' throughput (no embedding, no OCR unless --ocr) → ingest.json."""
-    from eval import ingest_bench
+    from eval.suites import ingest_bench
 
     skip = _missing(args.formats)
     if skip:
@@ -188,16 +189,16 @@ def run_ingest(args: argparse.Namespace, out: TextIO) -> int:
 
 def run_report(args: argparse.Namespace, out: TextIO) -> int:
     """Markdown report, plots and the README section from the JSON files."""
-    from eval import report
+    from eval.report import render
 
-    report.main(["--reports", str(args.reports)])
+    render.main(["--reports", str(args.reports)])
     return 0
 
 
 def run_soak(args: argparse.Namespace, out: TextIO) -> int:
     """Mixed traffic against a fresh loopback server for --minutes → soak.json (not part of ``all``)."""
-    from eval.soak import format_soak
-    from eval.soak import run_soak as soak
+    from eval.suites.soak import format_soak
+    from eval.suites.soak import run_soak as soak
 
     settings = settings_from_args(args)
     try:
@@ -217,14 +218,14 @@ def run_soak(args: argparse.Namespace, out: TextIO) -> int:
 
 def run_incremental(args: argparse.Namespace, out: TextIO) -> int:
     """Full vs incremental build timings on corpus/ → incremental_corpus.json."""
-    from eval import incremental
+    from eval.suites import incremental
 
     return incremental.main(["--out", str(args.reports / "incremental_corpus.json")])
 
 
 def run_faults(args: argparse.Namespace, out: TextIO) -> int:
     """kill -9, concurrent builds and damaged index files through the real CLI → faults.json."""
-    from eval import faults
+    from eval.suites import faults
 
     return faults.main(["--out", str(args.reports / "faults.json"), "--work-dir", str(args.work_dir / "faults")])
 

@@ -1,4 +1,4 @@
-"""Tests for the baselines comparison (eval/baselines.py, eval/baseline_corpora.py): fast, FakeEmbedder, inline data."""
+"""Tests for the baselines comparison (eval/suites/baselines.py, eval/suites/baseline_corpora.py): fast, FakeEmbedder, inline data."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from eval.baseline_corpora import (
+from eval.common.metrics import ranked_units
+from eval.suites.baseline_corpora import (
     cut_windows,
     ingest_copies,
     overlapping,
@@ -16,8 +17,7 @@ from eval.baseline_corpora import (
     window_spans,
     windows_for_documents,
 )
-from eval.baselines import run_baselines
-from eval.metrics import ranked_units
+from eval.suites.baselines import run_baselines
 from indexer.pipeline import ingest
 from indexer.records import Unit
 from tests.conftest import FakeEmbedder

@@ -6,7 +6,7 @@ import io
 import json
 from pathlib import Path
 
-from eval.ingest_bench import format_report, run
+from eval.suites.ingest_bench import format_report, run
 from policyrag.cli import main
 from tests.format_fixtures import gazette_pdf, gongwen_docx
 

@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 
 import indexer.build
-from eval.perf import latency_summary, measure_scale, measure_search
-from eval.perf_ask import ask_questions, measure_ask
-from eval.perf_build import CpuMeter, StageTimer, instrumented_build, measure_throughput, parse_time_log
-from eval.perf_server import ServerStartError, parse_proc_status, running_server, stop_process
+from eval.common.timing import CpuMeter, latency_summary
+from eval.suites.perf import measure_scale, measure_search
+from eval.suites.perf_ask import ask_questions, measure_ask
+from eval.suites.perf_build import StageTimer, instrumented_build, measure_throughput, parse_time_log
+from eval.suites.perf_server import ServerStartError, parse_proc_status, running_server, stop_process
 
 PROC_STATUS = """Name:\tpolicyrag
 Umask:\t0022

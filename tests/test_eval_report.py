@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-from eval.report import (
+from eval.report.perf import render_performance
+from eval.report.plots import plot_latency, plot_recall_curves
+from eval.report.render import (
     END,
     START,
     Inputs,
@@ -19,9 +21,7 @@ from eval.report import (
     replace_between_markers,
     write_report,
 )
-from eval.report_perf import render_performance
-from eval.report_plots import plot_latency, plot_recall_curves
-from eval.report_sections import render_baselines, render_dev_retrieval, render_statutes
+from eval.report.sections import render_baselines, render_dev_retrieval, render_statutes
 
 
 def _curve(top: float) -> list[float]:
@@ -164,7 +164,7 @@ def _scale(name: str, p50: float, p95: float, chunks: int) -> dict[str, Any]:
 
 PERF: dict[str, Any] = {
     "kind": "performance",
-    "command": "python -m eval.perf --ask-questions 20",
+    "command": "python -m eval.suites.perf --ask-questions 20",
     "machine": {
         "cpu_count": 2,
         "cpu_model": "AMD EPYC",
@@ -335,7 +335,7 @@ def test_write_report_end_to_end(tmp_path: Path) -> None:
     doc = (reports / "benchmark.md").read_text(encoding="utf-8")
     assert "![recall@k curves](recall_curves.png)" in doc and "![latency](latency.png)" in doc
     assert "dev_answers.json is unreadable" in doc
-    assert "`python -m eval.perf --ask-questions 20`" in doc  # the JSON's own command
+    assert "`python -m eval.suites.perf --ask-questions 20`" in doc  # the JSON's own command
     text = readme.read_text(encoding="utf-8")
     before, after = README.split(START)[0], README.split(END)[1]
     assert text.startswith(before + START) and text.endswith(END + after)
@@ -361,7 +361,7 @@ def test_load_inputs_records_missing_files(tmp_path: Path) -> None:
 
 
 def test_plot_labels_are_ascii() -> None:
-    from eval.report_plots import ascii_label
+    from eval.report.plots import ascii_label
 
     assert ascii_label("baselines: dev (120 q)", "x") == "baselines: dev (120 q)"
     assert ascii_label("hybrid（默认）", "x") == "hybrid"
@@ -369,7 +369,7 @@ def test_plot_labels_are_ascii() -> None:
 
 
 def test_answers_row_and_answer_targets() -> None:
-    from eval.report_sections import render_answers
+    from eval.report.sections import render_answers
 
     data = {"model": "m", "in_corpus": 120, "out_of_corpus": 20, "gold_cited": 0.742, "wrongly_abstained": 0.167,
             "citation_precision": 1.0, "outside_retrieved": 0, "ooc_abstained": 0.75, "unsupported_removed": 41,
@@ -387,3 +387,4 @@ def test_answers_row_and_answer_targets() -> None:
     assert "dev **not met**" in invented  # one ungrounded value fails the set whatever else holds
     near = {**held, "in_corpus": 0, "gold_cited": 0.0}
     assert "| near | 0 | – | – |" in render_answers(data, others=[("near", near, "")])
+

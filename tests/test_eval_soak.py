@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.soak import MIX, drive, format_soak, rss_summary, run_soak
+from eval.suites.soak import MIX, drive, format_soak, rss_summary, run_soak
 from tests.live import live_server
 from tests.test_server_hardening import ScriptedGen, index_dir, make_app
 

@@ -1,4 +1,4 @@
-"""Tests for eval.statutes (tiny inline samples; no dataset needed)."""
+"""Tests for eval.common.statutes (tiny inline samples; no dataset needed)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.statutes import (
+from eval.common.statutes import (
     StatuteQuestion,
     load_stard,
     resolution_report,

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from eval.retrieval import DEFAULT_QUESTIONS, evaluate_retrieval
+from eval.common.questions import DEFAULT_QUESTIONS
+from eval.suites.retrieval import evaluate_retrieval
 from models.embedders import Embedder
 from retriever.search import Searcher
 from retriever.store import load_index

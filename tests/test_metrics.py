@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from eval.metrics import hit_at_k, mrr_at_k, ndcg_at_k, percentile, recall_at_k
+from eval.common.metrics import hit_at_k, mrr_at_k, ndcg_at_k, percentile, recall_at_k
 
 A, B, C, X, Y, Z = "第六条", "第七条", "第八条", "第一条", "第二条", "第三条"
 

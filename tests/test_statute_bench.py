@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import models.embedders
-from eval.statute_bench import DEPTH, evaluate_statutes, format_statutes, tuning_ids
-from eval.statutes import StatuteQuestion
+from eval.common.statutes import StatuteQuestion
+from eval.suites.statute_bench import DEPTH, evaluate_statutes, format_statutes, tuning_ids
 from indexer.build import build_index
 from policyrag.cli import main
 from retriever.search import Searcher

@@ -1,4 +1,4 @@
-"""Corpora for the baseline comparison (``eval/baselines.py``), composed from the indexer's pure steps.
+"""Corpora for the baseline comparison (``eval/suites/baselines.py``), composed from the indexer's pure steps.
 
 - ``ingest_copies``: our reading, normalisation, document splitting, structure parsing and chunking,
   but **without** merging copies: every logical document is indexed as its own document, so a

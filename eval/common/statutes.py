@@ -1,4 +1,4 @@
-"""STARD statute questions: loading, and resolving gold article names against ingested law titles.
+"""STARD statute questions: loading, resolving gold article names against ingested law titles, gold as unit ids.
 
 A STARD gold name is a law title followed by an article label, e.g.
 ``中华人民共和国民法典第五十四条`` or ``刑法第一百三十三条之一``. Law titles in the
@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from eval.common.questions import EvalQuestion
 
 PRC_PREFIX = "中华人民共和国"
 NUM = "一二三四五六七八九十百千零〇两"
@@ -142,3 +144,28 @@ def resolution_report(
         unparsed=tuple(unparsed),
         unknown_titles=tuple(sorted(unknown.items(), key=lambda kv: (-kv[1], kv[0]))),
     )
+
+
+def stard_eval_questions(
+    questions: Sequence[StatuteQuestion], titles: Sequence[str], units: set[str]
+) -> tuple[list[EvalQuestion], list[EvalQuestion], dict[str, int]]:
+    """Gold resolved to unit identities.
+
+    Returns (questions whose resolved gold units exist in the index, questions whose gold
+    title resolves — missing units then count as misses, counts).
+    """
+    index = title_index(titles)
+    present: list[EvalQuestion] = []
+    resolved_q: list[EvalQuestion] = []
+    counts = {"resolved_names": 0, "names_in_index": 0}
+    for q in questions:
+        gold = [unit_id(*r) for g in q.gold if (r := resolve_gold(g, index)) is not None]
+        gold = list(dict.fromkeys(gold))
+        in_index = [g for g in gold if g in units]
+        counts["resolved_names"] += len(gold)
+        counts["names_in_index"] += len(in_index)
+        if gold:
+            resolved_q.append(EvalQuestion(q.id, q.question, tuple(gold)))
+        if in_index:
+            present.append(EvalQuestion(q.id, q.question, tuple(in_index)))
+    return present, resolved_q, counts

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -10,28 +9,14 @@ from typing import Any
 
 import numpy as np
 
-from eval.metrics import mrr_at_k, percentile, ranked_units, recall_at_k
+from eval.common.metrics import mrr_at_k, percentile, ranked_units, recall_at_k
+from eval.common.questions import load_questions
 from indexer.normalise import normalise_query
 from retriever.fusion import fuse
 from retriever.search import Searcher
 
-DEFAULT_QUESTIONS = Path(__file__).resolve().parent / "data" / "dev_questions.jsonl"
 KS = (1, 5, 10)
 DEPTH = 100
-
-
-@dataclass(frozen=True)
-class Question:
-    """One evaluation question."""
-
-    id: str
-    question: str
-    gold: tuple[str, ...]
-    script: str
-    kind: str
-    split: str = ""  # tune | blind (slot and near-topic sets); "" elsewhere
-    type: str = ""  # the asked answer type, where the set records it
-    topic_units: tuple[str, ...] = ()  # near-topic sets: the units that discuss the topic (not the detail)
 
 
 @dataclass(frozen=True)
@@ -58,28 +43,6 @@ class RetrievalReport:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return asdict(self)
-
-
-def load_questions(path: Path) -> list[Question]:
-    """Read a JSONL question file (see eval/data/README.md)."""
-    out = []
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                q = json.loads(line)
-                out.append(
-                    Question(
-                        id=q["id"],
-                        question=q["question"],
-                        gold=tuple(q["gold"]),
-                        script=q.get("script", ""),
-                        kind=q["kind"],
-                        split=q.get("split", ""),
-                        type=q.get("type", ""),
-                        topic_units=tuple(q.get("topic_units", ())),
-                    )
-                )
-    return out
 
 
 def evaluate_retrieval(searcher: Searcher, questions_path: Path, *, latency_runs: int = 1) -> RetrievalReport:

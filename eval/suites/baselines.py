@@ -23,7 +23,7 @@ fuses the two top-100 lists). The ranked items become a ranked list of distinct 
 ``《title》label``: a chunk maps to its unit (``Chunk.unit_citation``); a window maps to every unit
 whose character span it overlaps, in document order; the first occurrence of a unit is kept. Windows
 are thus scored generously (one 500-character window usually covers 2–7 articles). On that list:
-capped R@1/5/10/100, MRR@10, nDCG@10 (``eval.metrics``) and the recall curve R@k for k = 1..100.
+capped R@1/5/10/100, MRR@10, nDCG@10 (``eval.common.metrics``) and the recall curve R@k for k = 1..100.
 
 Sets. ``dev``: ``corpus/`` and the in-corpus questions of ``eval/data/dev_questions.jsonl``.
 ``statutes``: embedding the whole law collection four ways is too slow on a small CPU, so this uses
@@ -32,7 +32,7 @@ point at — newest version — plus random distractor laws up to ~9,000 chunks)
 articles are not in the subset are left out (see the ``scope`` field). Skipped, with a message, when
 the datasets are absent.
 
-Run: ``python -m eval.baselines`` (writes ``eval/reports/baselines.json`` and prints Markdown tables).
+Run: ``python -m eval.suites.baselines`` (writes ``eval/reports/baselines.json`` and prints Markdown tables).
 """
 
 from __future__ import annotations
@@ -51,18 +51,11 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from eval.baseline_corpora import WINDOW_CHARS, WINDOW_OVERLAP, ingest_copies, windows_for_documents
-from eval.fusion_study import (
-    EvalQuestion,
-    LawFile,
-    load_dev,
-    read_law_file,
-    score_ranking,
-    select_subset,
-    stard_eval_questions,
-)
-from eval.metrics import ranked_units, recall_at_k
-from eval.statutes import load_stard
+from eval.common.law_subset import LawFile, read_law_file, select_subset
+from eval.common.metrics import ranked_units, recall_at_k, score_ranking
+from eval.common.questions import EvalQuestion, load_dev
+from eval.common.statutes import load_stard, stard_eval_questions
+from eval.suites.baseline_corpora import WINDOW_CHARS, WINDOW_OVERLAP, ingest_copies, windows_for_documents
 from indexer.chunking import budget_for_window
 from indexer.embed_cache import EmbeddingCache
 from indexer.normalise import normalise_query
@@ -362,7 +355,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point."""
     from models.embedders import create_embedder
 
-    p = argparse.ArgumentParser(prog="python -m eval.baselines", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m eval.suites.baselines", description=__doc__.split("\n\n")[0])
     p.add_argument("--corpus", type=Path, default=Path("corpus"))
     p.add_argument("--questions", type=Path, default=Path("eval/data/dev_questions.jsonl"))
     p.add_argument("--laws", type=Path, default=Path("../shared/datasets/laws"))

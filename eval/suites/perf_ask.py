@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from eval.perf import SEED, latency_summary
-from eval.perf_build import CpuMeter
+from eval.common.questions import SEED
+from eval.common.timing import CpuMeter, latency_summary
 from models.embedders import Embedder
 
 logger = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """Fusion study: which dense/BM25 fusion should be the default?
 
-Two steps, both runnable as ``python -m eval.fusion_study``:
+Two steps, both runnable as ``python -m eval.studies.fusion_study``:
 
 1. ``--make-subset LAWS_DIR --subset-dir DIR``: pick a fixed random sample of STARD
    questions, the laws their gold names point at (newest dated version) plus random
@@ -18,7 +18,6 @@ import argparse
 import json
 import logging
 import random
-import re
 import sys
 import time
 from collections import defaultdict
@@ -28,26 +27,14 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.metrics import mrr_at_k, ndcg_at_k, ranked_units, recall_at_k
-from eval.statutes import (
-    StatuteQuestion,
-    load_stard,
-    resolution_report,
-    resolve_gold,
-    title_index,
-    title_key,
-    unit_id,
-)
+from eval.common.law_subset import read_law_file, select_subset
+from eval.common.metrics import RECALL_KS, ranked_units, score_ranking
+from eval.common.questions import EvalQuestion, load_dev
+from eval.common.statutes import load_stard, resolution_report, stard_eval_questions
 
 logger = logging.getLogger(__name__)
 
 DEPTH = 100
-RECALL_KS = (1, 5, 10, 100)
-CIVIL_CODE_FOLDER = "民法典"  # its files are parts (编) of one law: always kept together
-
-_DATE = re.compile(r"\((\d{4}-\d{2}-\d{2})\)")
-_ARTICLE_LINE = re.compile(r"^第[一二三四五六七八九十百千零〇两]+条", re.M)
-_HEADING_LINE = re.compile(r"^#{2,} ", re.M)
 
 
 # ---------------------------------------------------------------- configurations
@@ -77,73 +64,7 @@ def default_methods() -> list[Method]:
     return methods
 
 
-# ---------------------------------------------------------------- subset selection
-
-
-@dataclass(frozen=True)
-class LawFile:
-    """A law Markdown file with its title (first ``# `` line) and a chunk estimate."""
-
-    path: Path
-    title: str
-    date: str  # from the file name, "" when undated
-    est_chunks: int
-
-
-def read_law_file(path: Path) -> LawFile:
-    """Title, date and estimated chunk count (articles, else ``##`` sections) of one law file."""
-    text = path.read_text(encoding="utf-8")
-    title = next((ln[2:].strip() for ln in text.splitlines() if ln.startswith("# ")), path.stem)
-    m = _DATE.search(path.name)
-    units = len(_ARTICLE_LINE.findall(text)) or len(_HEADING_LINE.findall(text)) + 1
-    return LawFile(path, title, m.group(1) if m else "", units)
-
-
-def law_groups(files: Sequence[LawFile]) -> dict[str, list[LawFile]]:
-    """One entry per law (key: ``title_key``), holding the files to index for it.
-
-    Versions of one law (same title) keep only the newest dated file; the Civil Code
-    folder's files are parts of one law and are all kept.
-    """
-    versions: dict[str, list[LawFile]] = defaultdict(list)
-    for f in files:
-        versions[title_key(f.title)].append(f)
-    groups: dict[str, list[LawFile]] = {}
-    for key, fs in sorted(versions.items()):
-        parts = [f for f in fs if f.path.parent.name == CIVIL_CODE_FOLDER]
-        groups[key] = sorted(parts, key=lambda f: f.path.name) or [
-            max(fs, key=lambda f: (f.date, f.path.parent.name, f.path.name))
-        ]
-    return groups
-
-
-def select_subset(
-    questions: Sequence[StatuteQuestion],
-    files: Sequence[LawFile],
-    *,
-    sample: int,
-    target_chunks: int,
-    max_chunks: int,
-    seed: int = 0,
-) -> tuple[list[StatuteQuestion], list[str], list[str], dict[str, list[LawFile]]]:
-    """Sample questions; return them, the gold law keys, the distractor law keys and all groups."""
-    sampled = random.Random(seed).sample(list(questions), sample) if sample < len(questions) else list(questions)
-    groups = law_groups(files)
-    titles = title_index(f.title for fs in groups.values() for f in fs)
-    gold_keys = sorted({title_key(r[0]) for q in sampled for g in q.gold if (r := resolve_gold(g, titles)) is not None})
-    size = sum(f.est_chunks for k in gold_keys for f in groups[k])
-    others = [k for k in groups if k not in set(gold_keys)]
-    random.Random(seed).shuffle(others)
-    distractors: list[str] = []
-    for key in others:
-        if size >= target_chunks:
-            break
-        extra = sum(f.est_chunks for f in groups[key])
-        if size + extra > max_chunks:
-            continue
-        distractors.append(key)
-        size += extra
-    return sampled, gold_keys, distractors, groups
+# ---------------------------------------------------------------- subset folder
 
 
 def make_subset(args: argparse.Namespace) -> int:
@@ -181,15 +102,6 @@ def make_subset(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- evaluation
 
 
-@dataclass(frozen=True)
-class EvalQuestion:
-    """A question with its gold unit identities (``《title》label``)."""
-
-    id: str
-    question: str
-    gold: tuple[str, ...]
-
-
 def rank_rows(method: Method, dense: tuple[np.ndarray, np.ndarray], bm25: tuple[np.ndarray, np.ndarray]) -> list[int]:
     """Rows ranked by ``method`` from the raw candidate lists."""
     from retriever.fusion import FusionConfig, fuse
@@ -200,14 +112,6 @@ def rank_rows(method: Method, dense: tuple[np.ndarray, np.ndarray], bm25: tuple[
         return [int(r) for r in bm25[1]]
     config = FusionConfig(method.kind, method.dense_weight, method.bm25_weight, method.rrf_k)
     return [row for row, _ in fuse(config, dense, bm25)]
-
-
-def score_ranking(ranked: Sequence[str], gold: Sequence[str]) -> dict[str, float]:
-    """The study's metrics for one ranked, de-duplicated unit list."""
-    scores = {f"R@{k}": recall_at_k(ranked, gold, k) for k in RECALL_KS}
-    scores["MRR@10"] = mrr_at_k(ranked, gold, 10)
-    scores["nDCG@10"] = ndcg_at_k(ranked, gold, 10)
-    return scores
 
 
 def per_question_scores(
@@ -261,42 +165,6 @@ def compare_to(
     return {
         m: {k: paired_delta(s[k], scores[baseline][k]) for k in metrics} for m, s in scores.items() if m != baseline
     }
-
-
-def stard_eval_questions(
-    questions: Sequence[StatuteQuestion], titles: Sequence[str], units: set[str]
-) -> tuple[list[EvalQuestion], list[EvalQuestion], dict[str, int]]:
-    """Gold resolved to unit identities.
-
-    Returns (questions whose resolved gold units exist in the index, questions whose gold
-    title resolves — missing units then count as misses, counts).
-    """
-    index = title_index(titles)
-    present: list[EvalQuestion] = []
-    resolved_q: list[EvalQuestion] = []
-    counts = {"resolved_names": 0, "names_in_index": 0}
-    for q in questions:
-        gold = [unit_id(*r) for g in q.gold if (r := resolve_gold(g, index)) is not None]
-        gold = list(dict.fromkeys(gold))
-        in_index = [g for g in gold if g in units]
-        counts["resolved_names"] += len(gold)
-        counts["names_in_index"] += len(in_index)
-        if gold:
-            resolved_q.append(EvalQuestion(q.id, q.question, tuple(gold)))
-        if in_index:
-            present.append(EvalQuestion(q.id, q.question, tuple(in_index)))
-    return present, resolved_q, counts
-
-
-def load_dev(path: Path) -> list[EvalQuestion]:
-    """In-corpus questions of the policy dev set."""
-    out: list[EvalQuestion] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            obj = json.loads(line)
-            if obj.get("kind") == "in_corpus" and obj["gold"]:
-                out.append(EvalQuestion(str(obj["id"]), obj["question"], tuple(obj["gold"])))
-    return out
 
 
 def run_eval(args: argparse.Namespace) -> int:
@@ -389,7 +257,7 @@ def format_table(table: dict[str, dict[str, float]]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point."""
-    p = argparse.ArgumentParser(prog="python -m eval.fusion_study", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m eval.studies.fusion_study", description=__doc__.split("\n\n")[0])
     p.add_argument("--questions", type=Path, required=True)
     p.add_argument("--index", type=Path, help="index folder to evaluate")
     p.add_argument("--sample", type=int, default=300, help="STARD questions sampled with seed 0")

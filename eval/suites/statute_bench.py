@@ -11,7 +11,7 @@ distinct units (``《title》第X条``) before scoring, so the pieces of one lon
 once. Gold names resolve against the index's titles with or without 中华人民共和国;
 gold articles the collection does not contain count as misses.
 
-The default fusion weight was chosen on 300 of these questions (``eval.fusion_study``,
+The default fusion weight was chosen on 300 of these questions (``eval.studies.fusion_study``,
 seed 0), so the report also scores the other 935 on their own (``held_out``).
 """
 
@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from eval.fusion_study import EvalQuestion, score_ranking, stard_eval_questions
-from eval.metrics import ranked_units, recall_at_k
-from eval.statutes import StatuteQuestion, resolution_report
+from eval.common.metrics import ranked_units, recall_at_k, score_ranking
+from eval.common.questions import EvalQuestion
+from eval.common.statutes import StatuteQuestion, resolution_report, stard_eval_questions
 from indexer.lawmeta import SUPERSEDED
 from indexer.normalise import normalise_query
 from retriever.fusion import FusionConfig, fuse
@@ -41,7 +41,7 @@ logger = logging.getLogger(__name__)
 
 DEPTH = 100
 CURVE_KS = tuple(range(1, DEPTH + 1))
-TUNING_SAMPLE = 300  # questions the fusion weight was tuned on (eval.fusion_study, seed 0)
+TUNING_SAMPLE = 300  # questions the fusion weight was tuned on (eval.studies.fusion_study, seed 0)
 ANCHORS = {"jieba+bm25s R@10 (measured by the issue author)": 0.45, "jieba+bm25s MRR@10": 0.37}
 TARGET = {"hybrid R@10": 0.60}
 AUTHORITY_BOOST = 0.02  # best of 0.005/0.01/0.02/0.03/0.05 on the 300 tuning questions

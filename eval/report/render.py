@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eval.report_perf import render_machine, render_performance
-from eval.report_sections import render_answers, render_baselines, render_dev_retrieval, render_statutes
+from eval.report.perf import render_machine, render_performance
+from eval.report.sections import render_answers, render_baselines, render_dev_retrieval, render_statutes
 
 logger = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 START, END = "<!-- benchmark:start -->", "<!-- benchmark:end -->"
 BENCHMARK_MD, RECALL_PNG, LATENCY_PNG = "benchmark.md", "recall_curves.png", "latency.png"
 
@@ -225,7 +225,7 @@ def write_report(reports: Path, readme: Path | None) -> list[Path]:
 
     The README's markers are checked before anything is written, so a README without them changes nothing.
     """
-    from eval.report_plots import plot_latency, plot_recall_curves
+    from eval.report.plots import plot_latency, plot_recall_curves
 
     inputs = load_inputs(reports)
     readme_text = readme.read_text(encoding="utf-8") if readme is not None else None
@@ -248,7 +248,7 @@ def write_report(reports: Path, readme: Path | None) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m eval.report", description=__doc__.splitlines()[0])
     parser.add_argument("--reports", type=Path, default=ROOT / "eval" / "reports")
     parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
     parser.add_argument("--no-readme", action="store_true", help="do not touch the README")

@@ -1,6 +1,6 @@
 """Ingest throughput of the format readers, without embedding and without OCR.
 
-    python -m eval.ingest_bench [--formats ../shared/datasets/formats] [--min-seconds 3] [--ocr]
+    python -m eval.suites.ingest_bench [--formats ../shared/datasets/formats] [--min-seconds 3] [--ocr]
         [--out eval/reports/ingest.json]
     policyrag eval ingest [--ocr]   (the same, from the CLI)
 
@@ -22,7 +22,7 @@ from typing import Any
 
 from indexer.formats import ReadOptions, detect_format, read_bytes
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_FORMATS = ROOT.parent / "shared" / "datasets" / "formats"
 SCANNED = "reg_scanned.pdf"
 
@@ -115,7 +115,7 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def run(formats: Path, *, min_seconds: float = 3.0, ocr: bool = False) -> dict[str, Any]:
     """Measure every fixture in ``formats`` (the scanned PDF only with ``ocr``)."""
-    from eval.perf import machine_info
+    from eval.common.machine import machine_info
 
     files = sorted(p for p in formats.iterdir() if p.is_file() and not p.name.endswith("_groundtruth.txt"))
     rows = [measure_file(p, min_seconds=min_seconds) for p in files if p.name != SCANNED]
@@ -152,7 +152,7 @@ def format_report(report: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry (``python -m eval.ingest_bench``)."""
+    """Command-line entry (``python -m eval.suites.ingest_bench``)."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--formats", type=Path, default=DEFAULT_FORMATS, help="fixture folder (default: %(default)s)")
     p.add_argument("--min-seconds", type=float, default=3.0, help="time each file at least this long")

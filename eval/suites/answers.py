@@ -18,8 +18,8 @@ import numpy as np
 from answer.answerer import Answerer, AnswerResult
 from answer.values import ungrounded
 from answer.verify import split_claims
-from eval.metrics import percentile
-from eval.retrieval import load_questions
+from eval.common.metrics import percentile
+from eval.common.questions import load_questions
 
 
 @dataclass(frozen=True)

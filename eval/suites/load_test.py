@@ -1,7 +1,7 @@
 """Bounded loopback load test of a running policyrag server.
 
     policyrag serve --port 8000 &          # in another shell
-    python -m eval.load_test --url http://127.0.0.1:8000 --search 1000 --search-concurrency 20 \
+    python -m eval.suites.load_test --url http://127.0.0.1:8000 --search 1000 --search-concurrency 20 \
         --ask 20 --ask-concurrency 4 --out eval/reports/load_test.json
 
 Sends a fixed number of requests (never open-ended) to a loopback address only, using the dev questions as
@@ -20,8 +20,8 @@ from urllib.parse import urlparse
 
 import httpx
 
-from eval.metrics import percentile
-from eval.retrieval import DEFAULT_QUESTIONS, load_questions
+from eval.common.metrics import percentile
+from eval.common.questions import DEFAULT_QUESTIONS, load_questions
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 

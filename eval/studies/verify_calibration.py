@@ -1,7 +1,7 @@
 """Calibrate the citation verifier's thresholds on saved model drafts (no generation).
 
     policyrag eval answers --out /tmp/drafts.json      # once: generates and saves the drafts
-    python -m eval.verify_calibration /tmp/drafts.json
+    python -m eval.studies.verify_calibration /tmp/drafts.json
 
 Re-verifies every saved draft against the same retrieved sources under a grid of
 (threshold, unmarked_threshold) and prints, per setting, the share of in-corpus

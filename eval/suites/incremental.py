@@ -3,7 +3,7 @@
 A copy of the corpus is indexed from scratch with an empty embedding cache (cold full build),
 then one file is edited, one added and one removed, each followed by an incremental build;
 a full rebuild with the warm cache and a no-change run complete the picture. The embedder is
-loaded once, before the timings. Run: ``policyrag eval incremental`` (or ``python -m eval.incremental``).
+loaded once, before the timings. Run: ``policyrag eval incremental`` (or ``python -m eval.suites.incremental``).
 """
 
 from __future__ import annotations
@@ -167,7 +167,7 @@ def format_table(report: dict[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point."""
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=root / "corpus")
     parser.add_argument("--embedder", default="e5-small", help="an embedder name, or 'hash' (no model)")

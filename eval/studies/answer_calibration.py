@@ -1,6 +1,6 @@
 """Calibrate the retrieval-confidence gate (answer/confidence.py) on the dev set.
 
-    python -m eval.answer_calibration [--index DIR]
+    python -m eval.studies.answer_calibration [--index DIR]
 
 For every dev question it computes the gate's signals, then grid-searches the rule's
 thresholds: the chosen rule blocks the most out-of-corpus questions while blocking
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from answer.confidence import Confidence, ConfidenceRule, assess
-from eval.retrieval import DEFAULT_QUESTIONS, load_questions
+from eval.common.questions import DEFAULT_QUESTIONS, load_questions
 from indexer.normalise import normalise_query
 from retriever.search import Searcher
 

@@ -1,0 +1,1 @@
+"""What ``policyrag eval SUITE`` runs: one module per benchmark suite, each writing one JSON under eval/reports/."""
