@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -12,9 +13,12 @@ from eval.report.perf import render_performance
 from eval.report.plots import plot_latency, plot_recall_curves
 from eval.report.render import (
     END,
+    MOVED_MODULES,
     START,
     Inputs,
     MarkerError,
+    command_of,
+    current_command,
     load_inputs,
     render_benchmark,
     render_readme_section,
@@ -388,3 +392,16 @@ def test_answers_row_and_answer_targets() -> None:
     near = {**held, "in_corpus": 0, "gold_cited": 0.0}
     assert "| near | 0 | – | – |" in render_answers(data, others=[("near", near, "")])
 
+
+def test_recorded_commands_name_the_modules_that_run_today() -> None:
+    """A JSON written before eval/ was split records ``python -m eval.perf``; the report shows today's path."""
+    old = "python -m eval.perf --laws ../shared/datasets/laws --no-progress"
+    assert command_of("performance", {"command": old}) == (
+        "python -m eval.suites.perf --laws ../shared/datasets/laws --no-progress"
+    )
+    assert current_command("python -m eval.suites.perf --skip-laws") == "python -m eval.suites.perf --skip-laws"
+    assert current_command("python -m eval.report --no-readme") == "python -m eval.report --no-readme"
+    assert current_command(".venv/bin/policyrag index ../laws") == ".venv/bin/policyrag index ../laws"
+    assert command_of("statutes", None) == "policyrag eval statutes"
+    for module in MOVED_MODULES.values():
+        assert importlib.util.find_spec(module) is not None, module

@@ -14,6 +14,7 @@ import argparse
 import json
 import logging
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,10 +91,26 @@ def load_inputs(folder: Path) -> Inputs:
     return inputs
 
 
+# Modules that moved when eval/ was split into suites, report and studies (issue 16). A JSON written before
+# records the old path; the report shows the path that runs today, and the JSON stays as it was written.
+_SUITES = "baselines faults incremental ingest_bench load_test perf perf_build soak"
+_STUDIES = "answer_calibration dense_threshold fusion_study verify_calibration"
+MOVED_MODULES = {
+    **{f"eval.{name}": f"eval.suites.{name}" for name in _SUITES.split()},
+    **{f"eval.{name}": f"eval.studies.{name}" for name in _STUDIES.split()},
+}
+_MODULE_ARG = re.compile(r"(?<=-m )eval\.\w+\b")
+
+
+def current_command(command: str) -> str:
+    """``command`` with a moved ``-m eval.X`` module named by its current path; anything else unchanged."""
+    return _MODULE_ARG.sub(lambda m: MOVED_MODULES.get(m.group(0), m.group(0)), command)
+
+
 def command_of(name: str, data: Mapping[str, Any] | None) -> str:
-    """The command that produced report ``name``."""
+    """The command that produced report ``name`` (as it runs today: see ``MOVED_MODULES``)."""
     recorded = (data or {}).get("command")
-    return str(recorded) if recorded else SOURCES[name][1]
+    return current_command(str(recorded)) if recorded else SOURCES[name][1]
 
 
 # Question sets besides dev: (report name, label). The test set was written blind but then used for error
