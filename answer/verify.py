@@ -24,8 +24,9 @@ the passage and (b) the share of its Chinese character bigrams found there. Give
 question, a sentence that restates it also counts as supported when its new words are
 in a passage that addresses the question (see ``support``); a sentence whose negation
 disagrees with the passage's is never supported, nor is one naming a place its source never mentions.
-Thresholds are calibrated on the dev
-set's saved model drafts with ``python -m eval.studies.verify_calibration``.
+The thresholds were calibrated on the dev
+set's saved model drafts by a grid script, since retired (eval/verify_calibration.py in git history); to re-tune
+them, change them and replay saved drafts through the whole pipeline with ``python -m eval.studies.answer_replay``.
 """
 
 from __future__ import annotations

@@ -94,7 +94,7 @@ def load_inputs(folder: Path) -> Inputs:
 # Modules that moved when eval/ was split into suites, report and studies (issue 16). A JSON written before
 # records the old path; the report shows the path that runs today, and the JSON stays as it was written.
 _SUITES = "baselines faults incremental ingest_bench load_test perf perf_build soak"
-_STUDIES = "answer_calibration dense_threshold fusion_study verify_calibration"
+_STUDIES = "answer_calibration dense_threshold fusion_study"
 MOVED_MODULES = {
     **{f"eval.{name}": f"eval.suites.{name}" for name in _SUITES.split()},
     **{f"eval.{name}": f"eval.studies.{name}" for name in _STUDIES.split()},

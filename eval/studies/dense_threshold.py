@@ -3,6 +3,10 @@
     python -m eval.studies.dense_threshold --sizes 10000 30000 60000 120000 --dim 384
 
 Prints, per size: flat p50 query latency, HNSW build time, HNSW p50 latency and recall@10 against flat.
+
+Decided with it: exact search up to 50,000 vectors, HNSW above (``retriever/dense.py: HNSW_THRESHOLD``), where
+exact search leaves the ~30 ms search budget. Result: the table in the README's "Dense index threshold" (printed
+only; no JSON). Re-run it on a machine much faster or slower than a 2-core CPU.
 """
 
 from __future__ import annotations

@@ -1,5 +1,11 @@
 """Fusion study: which dense/BM25 fusion should be the default?
 
+Decided with it: convex fusion, cosine + 0.05 × BM25 / best BM25 (``policyrag/settings.py``: ``fusion``,
+``dense_weight``, ``bm25_weight``), the only setting at or above dense alone on every metric of both question
+sets. Results: ``eval/reports/fusion_study_dev.json`` and ``eval/reports/fusion_study_stard.json``, summarised in
+the README's "Choosing the fusion". The weight is tied to e5-small's narrow cosine spread: re-run this study
+for another embedder.
+
 Two steps, both runnable as ``python -m eval.studies.fusion_study``:
 
 1. ``--make-subset LAWS_DIR --subset-dir DIR``: pick a fixed random sample of STARD
