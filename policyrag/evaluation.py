@@ -1,10 +1,10 @@
 """``policyrag eval``: the benchmark suites and the report, one command each or all in one run.
 
-Suites: ``retrieval`` and ``answers`` (dev set over ``corpus/``), ``statutes`` (STARD over
-the law collection), ``baselines`` (typical RAG and the ablation), ``perf`` (build, size,
-latency, memory at both scales), ``ingest`` (format readers' throughput), ``report``
-(Markdown + PNG plots + README section from the JSON files), ``all`` (every suite, then the report). Suites that need
-``../shared/datasets`` skip with a message when it is absent.
+Each suite is a module of ``eval/suites/`` (``SUITE_MODULES``) and writes one JSON under ``eval/reports/``;
+``report`` (``eval/report/``) renders Markdown, PNG plots and the README section from them; ``all`` runs every
+suite but ``soak``, ``incremental`` and ``faults``, then the report. Suites that need ``../shared/datasets``
+skip with a message when it is absent. The studies of ``eval/studies/`` are not suites: they run on their own
+(``python -m eval.studies.NAME``).
 """
 
 from __future__ import annotations
@@ -43,10 +43,44 @@ DEFAULT_REPORTS = PROJECT_ROOT / "eval" / "reports"
 DEFAULT_WORK = PROJECT_ROOT / "eval" / ".cache"
 DATA_DIR = PROJECT_ROOT / "eval" / "data"
 
+# Suite → (where it lives, what it measures), for the help; a test checks every path exists.
+SUITE_MODULES: dict[str, tuple[str, str]] = {
+    "retrieval": ("eval/suites/retrieval.py", "a question set over the index: BM25, dense, hybrid recall; latency"),
+    "answers": ("eval/suites/answers.py", "a question set through the answer pipeline: gold cited, abstention"),
+    "statutes": ("eval/suites/statute_bench.py", "STARD over the law collection → statutes.json"),
+    "baselines": ("eval/suites/baselines.py", "typical RAG vs ours, and the ablation → baselines.json"),
+    "perf": ("eval/suites/perf.py", "build, size, latency, memory at both scales → performance.json"),
+    "ingest": ("eval/suites/ingest_bench.py", "format readers' throughput → ingest.json"),
+    "incremental": ("eval/suites/incremental.py", "full vs incremental builds → incremental_corpus.json"),
+    "faults": ("eval/suites/faults.py", "kill -9, concurrent builds, damaged files → faults.json"),
+    "soak": ("eval/suites/soak.py", "mixed traffic on a fresh server → soak.json"),
+    "report": ("eval/report/", "benchmark.md, PNG plots, the README's benchmark section"),
+}
+
+
+def eval_description() -> str:
+    """The help's text: where each suite lives and what it writes."""
+    rows = [f"  {name:<12} {path:<30} {what}" for name, (path, what) in SUITE_MODULES.items()]
+    return "\n".join(
+        [
+            "Benchmarks. Each suite is a module of eval/suites/ and writes one JSON under eval/reports/; the",
+            "report (eval/report/) renders them. Studies (eval/studies/) are not suites: python -m eval.studies.NAME.",
+            "",
+            "suites:",
+            *rows,
+            f"  {'all':<12} {'':<30} every suite but soak, incremental and faults, then the report",
+        ]
+    )
+
 
 def add_eval_parser(sub: Any, add_common: Any) -> None:
     """Register ``policyrag eval`` on the CLI's subparsers."""
-    p = sub.add_parser("eval", help="benchmarks: dev set, statute set, baselines, performance, report")
+    p = sub.add_parser(
+        "eval",
+        help="benchmarks: dev set, statute set, baselines, performance, report",
+        description=eval_description(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("suite", nargs="?", default="retrieval", choices=SUITES, help="what to measure (default: retrieval)")
     p.add_argument("--no-llm", action="store_true", help="answers: extractive, no model")
     p.add_argument("--limit", type=int, help="answers: only the first N in-corpus (and N/4 out-of-corpus) questions")
