@@ -159,11 +159,15 @@ def support(
 
 
 def with_markers(sentence: str, numbers: Sequence[int]) -> str:
-    """Put ``[n]`` markers before the sentence's closing punctuation: ``…部门[1]。``."""
+    """Put ``[n]`` markers before the sentence's closing punctuation: ``…部门[1]。``.
+
+    A sentence without one (a quoted 款 ending in ``）`` or ``：``) gets a full stop after its markers, so the
+    next quote or claim does not read as part of it, for a reader or for re-checking.
+    """
     marks = "".join(f"[{n}]" for n in numbers)
     if sentence and sentence[-1] in "。！？；!?;":
         return f"{sentence[:-1]}{marks}{sentence[-1]}"
-    return sentence + marks
+    return f"{sentence}{marks}。"
 
 
 def is_refusal(text: str) -> bool:

@@ -103,7 +103,10 @@ def test_support_is_lexical_and_bounded() -> None:
 
 def test_with_markers_goes_before_the_full_stop() -> None:
     assert with_markers("施行。", [1, 2]) == "施行[1][2]。"
-    assert with_markers("施行", [1]) == "施行[1]"
+    # without closing punctuation the markers close the sentence, so a following quote starts a new one
+    assert with_markers("施行", [1]) == "施行[1]。"
+    assert with_markers("（责任单位：市科技创新委）", [1]) + "近年来深圳发展很快。" == "（责任单位：市科技创新委）[1]。近年来深圳发展很快。"
+    assert [c.markers for c in split_claims("（责任单位：市科技创新委）[1]。近年来深圳市委重视[2]。")] == [(1,), (2,)]
 
 
 def test_build_sources_trims_to_budget_keeping_relevant_paragraphs() -> None:
