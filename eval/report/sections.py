@@ -291,8 +291,8 @@ def render_answers(
         [
             heading(level, title),
             "",
-            f"Model `{data.get('model')}`; every question goes through retrieval, the confidence gate, the "
-            "answerability check, generation and citation verification.",
+            f"Model `{data.get('model')}`; every question goes through retrieval, the confidence gate, the slot "
+            "check, the answerability check, generation and citation verification with value grounding.",
             "",
             table(header, rows),
             "",
