@@ -178,17 +178,18 @@ class Answerer:
         q = self.read(question)
         retrieved = self.retrieve(q, k or self.settings.k, issuer=issuer, year=year)
         draft: Draft | None = None
-        sources: list[Source] = []
+        answering: list[list[tuple[Source, str]]] = []  # per slot; found once, used by the check and the decision
         sources = self.number_sources(q, retrieved, generator)
-        outcome = self.gate(q, retrieved, sources)
+        outcome = self.gate(q, retrieved, sources) or self.check_places(q, sources)
         if outcome is None:
-            outcome = self.check_places(q, sources) or self.check_slots(q, sources)
+            answering = self.answering(q, sources)
+            outcome = self.check_slots(q, sources, answering)
         if outcome is None and generator is not None:
             draft = self.draft(q, sources, generator, started, on_token)
             outcome = self.check_answerable(q, sources, draft)
         if outcome is None:
             verified = self.verify(q, sources, draft) if draft is not None else None
-            outcome = self.decide(q, sources, verified, draft)
+            outcome = self.decide(q, sources, verified, draft, answering)
         return self.result(q, retrieved, sources, outcome, draft, generator, started)
 
     # --- stages -------------------------------------------------------------------------------
@@ -242,13 +243,22 @@ class Answerer:
         logger.info("abstaining: the sources never mention %s", "、".join(sorted(foreign)))
         return Outcome(stage="places")
 
-    def check_slots(self, q: Question, sources: Sequence[Source]) -> Outcome | None:
-        """Stage 5: a slot question (amount, time, body, place) needs a passage holding its focus and a
-        value of its type; when none does, the answer is partial, before any generation."""
-        for ask in q.asked.slots:
-            found = answering_passages(
+    def answering(self, q: Question, sources: Sequence[Source]) -> list[list[tuple[Source, str]]]:
+        """For each slot of the question, the passages that hold its focus and a value of its type, best first."""
+        return [
+            answering_passages(
                 ask, sources, cut=self._cut, tagger=self._tagger, question=q.normalised, terms=self._terms
             )
+            for ask in q.asked.slots
+        ]
+
+    def check_slots(
+        self, q: Question, sources: Sequence[Source], answering: Sequence[Sequence[tuple[Source, str]]]
+    ) -> Outcome | None:
+        """Stage 5: a slot question (amount, time, body, place) needs a passage holding its focus and a
+        value of its type (``answering``, one list per slot); when none does, the answer is partial,
+        before any generation."""
+        for ask, found in zip(q.asked.slots, answering, strict=True):
             if not found:
                 logger.info("no source gives %s (%s): partial answer", ask.detail, ask.kind)
                 return self._partial("slot check", q, sources, missing=ask.detail)
@@ -300,7 +310,12 @@ class Answerer:
         )
 
     def decide(
-        self, q: Question, sources: Sequence[Source], verified: VerifiedAnswer | None, draft: Draft | None
+        self,
+        q: Question,
+        sources: Sequence[Source],
+        verified: VerifiedAnswer | None,
+        draft: Draft | None,
+        by_slot: Sequence[Sequence[tuple[Source, str]]],
     ) -> Outcome:
         """Stage 8: show the verified answer, or quotes that hold what is asked, or a partial answer.
 
@@ -308,7 +323,9 @@ class Answerer:
         answer made of quotes (without a model, or when no generated claim survived) must quote
         passages holding the question's focus.
         """
-        answering = self._answering(q, sources)
+        answering: list[tuple[Source, str]] = []  # every slot's answering passages, without repeats
+        for found in by_slot:
+            answering += [p for p in found if p not in answering]
         unsupported = verified.unsupported if verified else ()
         if verified is not None and verified.citations and self._cites_answer(q, verified, answering):
             if self._names_what_is_asked(q, verified, quotes=False):
@@ -359,16 +376,6 @@ class Answerer:
         )
 
     # --- helpers --------------------------------------------------------------------------------
-
-    def _answering(self, q: Question, sources: Sequence[Source]) -> list[tuple[Source, str]]:
-        """Passages that hold every slot's focus and value (empty for a question with no slot)."""
-        pairs: list[tuple[Source, str]] = []
-        for ask in q.asked.slots:
-            found = answering_passages(
-                ask, sources, cut=self._cut, tagger=self._tagger, question=q.normalised, terms=self._terms
-            )
-            pairs += [p for p in found if p not in pairs]
-        return pairs
 
     def _cites_answer(self, q: Question, verified: VerifiedAnswer, answering: Sequence[tuple[Source, str]]) -> bool:
         """A slot question's answer cites at least one passage that can answer it; other answers pass."""

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from answer.question import GENERIC, SLOT_NOUNS, Ask, AskedDetail
 from answer.sources import Source
 from answer.values import (
+    CN_DIGITS,
     Tagger,
     has_duration,
     has_quantity,
@@ -53,7 +54,6 @@ _HEADING_CHARS = 30
 # A near-topic question's own words are half slot and half topic: 0.3 of them still marks the topic
 # (tuned on the near-topic set's tune part; far questions stop at the retrieval gate before this).
 RELATED_SHARE = 0.3
-_CN_NUMERALS = "零〇一二两三四五六七八九十百千万亿"
 # "等多个医院", "各园区": a count or a kind, not a name
 _VAGUE = re.compile(r"(?:多个|多家|各|一些|其他|其它|相关|有关|部分|若干|众多|等|该|本|这些|所有)$")
 _ROLES = frozenset("对象 人员 人 主体 单位 机构 部门 组织".split())
@@ -200,7 +200,7 @@ def holds_value(ask: Ask, passage: str, *, cut: Callable[[str], list[str]], tagg
         if ask.unit and ask.unit not in "个项":  # 多少个 may be answered by 九大, 上千类
             # 多少家 is answered by 104家 / 20家以上 / 一千余家, not by an amount in 亿元
             unit = ask.unit
-            return new(m.group(0) for m in re.finditer(rf"(?:\d+|[{_CN_NUMERALS}]+)\s*(?:余|多|来)?\s*{unit}", passage))
+            return new(m.group(0) for m in re.finditer(rf"(?:\d+|[{CN_DIGITS}]+)\s*(?:余|多|来)?\s*{unit}", passage))
         percent = any(n in focus or n in ask.cue for n in _PERCENT_NOUNS)
         money = not percent and any(n in focus or n in ask.cue for n in _MONEY_NOUNS)
         return has_quantity(passage, percent=percent, money=money, exclude=number_values(question))
@@ -265,16 +265,6 @@ def answering_passages(
 
         out.sort(key=rank, reverse=True)
     return out
-
-
-def unanswered_slot(
-    asked: AskedDetail, sources: Sequence[Source], *, cut: Callable[[str], list[str]], tagger: Tagger
-) -> Ask | None:
-    """The first slot of the question that no source passage can answer, or None."""
-    for ask in asked.slots:
-        if not answering_passages(ask, sources, cut=cut, tagger=tagger):
-            return ask
-    return None
 
 
 def related_passages(

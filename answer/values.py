@@ -19,14 +19,14 @@ import cn2an
 
 Tagger = Callable[[str], list[tuple[str, str]]]
 
-_CN_DIGITS = "零〇一二两三四五六七八九十百千万亿"
+CN_DIGITS = "零〇一二两三四五六七八九十百千万亿"  # Chinese numeral characters (also answer/slots.py)
 _UNITS = (
     "个|项|家|所|名|人|位|次|倍|年|月|日|天|周|小时|分钟|秒|元|美元|万|亿|千|百|件|款|条|种|类|期|届|座|台|套|米|公里|吨|"
     "岁|成|大|批|部|篇|份|段|层|级|代|户|片|平方|亩|度|瓦|纳米|章|节|%"
 )
 _ARABIC = re.compile(r"(\d+(?:[.,]\d+)*)\s*(万亿|亿|万|千|百)?\s*(%|％)?")
-_PERCENT_CN = re.compile(rf"百分之([{_CN_DIGITS}点]+)")
-_CHINESE = re.compile(rf"([{_CN_DIGITS}]+(?:点[{_CN_DIGITS}]+)?)(?=({_UNITS}))")
+_PERCENT_CN = re.compile(rf"百分之([{CN_DIGITS}点]+)")
+_CHINESE = re.compile(rf"([{CN_DIGITS}]+(?:点[{CN_DIGITS}]+)?)(?=({_UNITS}))")
 # "一" with an ordinary measure word is an article, not a figure (建立一个机制, 一批企业, 一系列).
 _ARTICLE_ONE = re.compile(r"^一$")
 _ARTICLE_UNITS = frozenset("个 项 家 所 名 人 位 次 件 款 条 种 类 批 部 篇 份 段 层 级 代 户 片 大".split())
