@@ -127,7 +127,12 @@ def fetch_model(models_dir: Path, *, force: bool = False, source: Path | None = 
     target = models_dir / NAME
     if not force and model_status(models_dir).state == "verified":
         return target
-    if not force and target.is_dir() and all((target / f).is_file() for f in FILES) and tree_hash(target) == TREE_SHA256:
+    if (
+        not force
+        and target.is_dir()
+        and all((target / f).is_file() for f in FILES)
+        and tree_hash(target) == TREE_SHA256
+    ):
         _stamp(models_dir, target)
         return target
     source = source or source_path()

@@ -13,6 +13,7 @@ import numpy as np
 from indexer.lawmeta import SUPERSEDED
 from indexer.normalise import normalise_query
 from models.embedders import Embedder
+from retriever.adapter import QueryAdapter
 from retriever.docfilter import FilterError, matching_documents
 from retriever.fusion import FusionConfig, fuse
 from retriever.rerank import AuthorityPrior
@@ -85,6 +86,7 @@ class Searcher:
         *,
         fusion: FusionConfig | None = None,
         authority_boost: float = 0.0,
+        adapter: QueryAdapter | None = None,
     ) -> None:
         if embedder.name != index.manifest.embedder:
             raise ValueError(f"index was built with {index.manifest.embedder!r} but embedder is {embedder.name!r}")
@@ -98,6 +100,9 @@ class Searcher:
         self.embedder = embedder
         self.fusion = fusion or FusionConfig()
         self.authority_boost = authority_boost
+        if adapter is not None and (adapter.embedder != embedder.name or adapter.matrix.shape[0] != embedder.dim):
+            raise ValueError(f"query adapter {adapter.name!r} is for {adapter.embedder!r}, not {embedder.name!r}")
+        self.adapter = adapter
         self.lock = ReadWriteLock()  # searches read, reload() writes: a search never sees half a reload
         self._derive(index)
 
@@ -163,6 +168,8 @@ class Searcher:
     def candidates(self, query: str, depth: int, allowed: np.ndarray | None = None) -> Candidates:
         """Top ``depth`` rows from each retriever for an already-normalised query."""
         qvec = self.embedder.encode_queries([query])
+        if self.adapter is not None:
+            qvec = self.adapter.apply(qvec)
         dense = self.index.dense.search(qvec, depth, allowed=allowed)
         terms = self.index.tokenizer.terms(query)
         bm25 = self.index.bm25.search(terms, depth, allowed=allowed)
