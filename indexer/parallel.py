@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
@@ -41,9 +42,9 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _pool(workers: int, initializer: object = None, initargs: tuple[object, ...] = ()) -> Executor:
+def _pool(workers: int, initializer: Callable[..., object] | None = None, initargs: tuple[Any, ...] = ()) -> Executor:
     context = multiprocessing.get_context("forkserver")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=initializer, initargs=initargs)  # type: ignore[arg-type]
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=initializer, initargs=initargs)
 
 
 def _bar(total: int, desc: str, unit: str, progress: bool | None) -> tqdm:
@@ -74,8 +75,8 @@ def read_and_ingest(
     serial path's, in the same order.
     """
     if workers <= 1 or len(files) < MIN_FILES:
-        results, skipped = read_sources(files, progress=progress)
-        return [(path, ingest_file(path, result)) for path, result in results], skipped
+        results, unread = read_sources(files, progress=progress)
+        return [(path, ingest_file(path, result)) for path, result in results], unread
     ingested: list[tuple[Path, FileIngest]] = []
     skipped: list[SkippedFile] = []
     with _pool(workers) as pool, _bar(len(files), "reading", "file", progress) as bar:

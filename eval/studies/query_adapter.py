@@ -46,7 +46,7 @@ from retriever.fusion import FusionConfig, fuse
 logger = logging.getLogger(__name__)
 
 DEPTH = 100
-GRID = (
+GRID: tuple[dict[str, Any], ...] = (
     {"l2": 0.1, "epochs": 60},
     {"l2": 0.03, "epochs": 60},
     {"l2": 0.01, "epochs": 100},
@@ -194,7 +194,7 @@ def choose(data: StudyData, train: Sequence[int], *, folds: int = 5, seed: int =
     return best
 
 
-def bootstrap(base: np.ndarray, new: np.ndarray, *, resamples: int = 2000, seed: int = 0) -> dict[str, float]:
+def bootstrap(base: np.ndarray, new: np.ndarray, *, resamples: int = 2000, seed: int = 0) -> dict[str, Any]:
     """Mean gain of ``new`` over ``base`` (paired, per question) with a 95% bootstrap interval."""
     diff = new - base
     rng = np.random.default_rng(seed)
