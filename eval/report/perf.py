@@ -114,8 +114,10 @@ def contention_notes(data: Report) -> list[str]:
             other = (block or {}).get("other_cores_busy")
             if other is not None and other >= CONTENTION_CORES:
                 notes.append(
-                    f"- contention: other processes kept {other:.1f} of {n} cores busy during the {s['name']} {what}; "
-                    "those figures are pessimistic."
+                    f"- other processes kept {other:.1f} of {n} cores busy during the {s['name']} {what}: the "
+                    "build's own worker processes (reading, BM25 terms, e5-small-int8 embedding), which the meter "
+                    "cannot tell apart from contention, and any other load; where it was contention, those "
+                    "figures are pessimistic."
                 )
     other = (data.get("ask") or {}).get("other_cores_busy")
     if other is not None and other >= CONTENTION_CORES:
@@ -238,15 +240,15 @@ def embedders_table(rows: Sequence[Report]) -> str:
             f"`{r['embedder']}`",
             f"{r['chunks_per_s']:.1f}",
             f"{r.get('tokens_per_s', 0):,.0f}",
-            f"{r.get('cores_busy', 0):.2f}",
             f"{r['chunks_per_s'] / base:.2f}×" if base else "–",
         ]
         for r in rows
     ]
     sample = rows[0]["sample"] if rows else 0
     return (
-        f"Embedders on the same {sample} law chunks (encoded directly, no cache, after a warm-up):\n\n"
-        + table(["embedder", "passages/s", "tokens/s", "cores busy", "vs e5-small"], body)
+        f"Embedders on the same {sample} law chunks (encoded directly, no cache, after a warm-up; e5-small-int8 "
+        "in one worker process per core):\n\n"
+        + table(["embedder", "passages/s", "tokens/s", "vs e5-small"], body)
     )
 
 
