@@ -101,9 +101,9 @@ CONTENTION_CORES = 0.25  # other processes' average CPU use above which a measur
 
 
 def contention_notes(data: Report) -> list[str]:
-    """A note for each measurement during which other processes kept the CPU busy (its figures are pessimistic)."""
+    """One note naming the measurements during which other processes kept the CPU busy."""
     n = data.get("machine", {}).get("cpu_count") or "?"
-    notes = []
+    busy = []
     for s in data.get("scales", []):
         parts = (
             ("build", s.get("build")),
@@ -113,16 +113,17 @@ def contention_notes(data: Report) -> list[str]:
         for what, block in parts:
             other = (block or {}).get("other_cores_busy")
             if other is not None and other >= CONTENTION_CORES:
-                notes.append(
-                    f"- other processes kept {other:.1f} of {n} cores busy during the {s['name']} {what}: the "
-                    "build's own worker processes (reading, BM25 terms, e5-small-int8 embedding), which the meter "
-                    "cannot tell apart from contention, and any other load; where it was contention, those "
-                    "figures are pessimistic."
-                )
+                busy.append(f"{s['name']} {what} {other:.1f}")
     other = (data.get("ask") or {}).get("other_cores_busy")
     if other is not None and other >= CONTENTION_CORES:
-        notes.append(f"- contention: other processes kept {other:.1f} of {n} cores busy while answering.")
-    return notes
+        busy.append(f"answering {other:.1f}")
+    if not busy:
+        return []
+    return [
+        f"- other processes' CPU (cores of {n}): {'; '.join(busy)}. This counts the build's own worker processes "
+        "(reading, BM25 terms, e5-small-int8 embedding), which the meter cannot tell apart from other load; where "
+        "it was other load, those figures are pessimistic."
+    ]
 
 
 def ask_line(ask: Report | None, skipped: Sequence[str]) -> str:
