@@ -8,6 +8,7 @@ at a time may open a Lite file; for several (e.g. server processes) run ``milvus
 from __future__ import annotations
 
 import logging
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,7 +117,7 @@ def connect(uri: str, token: str | None = None, *, timeout: float = 10.0) -> tup
         version = str(client.get_server_version())
     except Exception as exc:
         causes = _chain(exc)
-        if any(type(c).__name__ == "DataDirLockedError" for c in causes):
+        if lite and (_lite_locked(uri) or any(type(c).__name__ == "DataDirLockedError" for c in causes)):
             raise MilvusBackendError(
                 f"another process has the Lite file {uri} open: run `milvus-lite server --data-dir {uri} "
                 "--host 127.0.0.1 --port 19530` once and give every process --uri http://127.0.0.1:19530"
@@ -125,6 +126,26 @@ def connect(uri: str, token: str | None = None, *, timeout: float = 10.0) -> tup
             raise MilvusBackendError(f"cannot open the Milvus Lite file {uri}: {describe(causes[-1])}") from exc
         raise MilvusUnavailableError(f"cannot reach Milvus at {uri}: {describe(exc)}") from exc
     return client, ServerInfo(uri, version, lite)
+
+
+def _lite_locked(uri: str) -> bool:
+    """True when another process holds the Lite data directory's lock (pymilvus reports only that opening failed)."""
+    import fcntl
+
+    lock = Path(uri) / "LOCK"
+    if not lock.is_file():
+        return False
+    try:
+        fd = os.open(lock, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # also releases the probe's lock
+    return False
 
 
 def is_unavailable(exc: BaseException) -> bool:

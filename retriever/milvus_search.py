@@ -81,7 +81,7 @@ class MilvusBackend:
 
     def rebind(self, index: LoadedIndex) -> MilvusBackend:
         """This backend serving ``index``, a fresh ``reopen()`` of the collection (after a publish)."""
-        stats = read_stats(self.client, self.collection, self.info.sparse)
+        stats = read_stats(self.client, self.collection, self.server.uri, self.info.sparse)
         info = read_info(self.client, self.collection, self.server.uri) or self.info
         row_of = {c.chunk_id: i for i, c in enumerate(index.chunks)}
         return MilvusBackend(self.client, self.server, self.collection, index, info, stats, row_of)

@@ -49,6 +49,7 @@ class CollectionInfo:
     dict_key: str  # sha256 of the tokenizer's user dictionary
     sparse: bool
     dense_index: str  # flat | hnsw
+    seq_bound: int  # every row's seq is below this (rows kept from earlier publishes keep their seq)
 
 
 _INFO = TypeAdapter(CollectionInfo)
@@ -128,14 +129,13 @@ def _index_params(client: Any, hnsw: bool, sparse: bool) -> Any:
     return index
 
 
-def iterate(client: Any, collection: str, fields: list[str], batch: int = 2000) -> Iterator[dict[str, Any]]:
-    """Every row of a collection (the listed fields)."""
-    it = client.query_iterator(collection, batch_size=batch, filter="", output_fields=fields)
-    try:
-        while rows := it.next():
-            yield from rows
-    finally:
-        it.close()
+def iterate(
+    client: Any, collection: str, fields: list[str], seq_bound: int, batch: int = 4000
+) -> Iterator[dict[str, Any]]:
+    """Every row of the collection (the listed fields), read in ``seq`` ranges: a plain query per range works the
+    same on Lite and on a server (Lite has no query iterator timestamps; a server caps one query's result)."""
+    for lo in range(0, max(seq_bound, 1), batch):
+        yield from client.query(collection, filter=f"seq >= {lo} and seq < {lo + batch}", output_fields=fields)
 
 
 def read_info(client: Any, collection: str, uri: str) -> CollectionInfo | None:
@@ -148,16 +148,28 @@ def read_info(client: Any, collection: str, uri: str) -> CollectionInfo | None:
         )
     client.load_collection(meta_name(collection))
     try:
-        return _INFO.validate_json(read_blob(client, collection, "info"))
+        return _INFO.validate_json(_blob(client, collection, uri, "info"))
     except ValidationError as exc:
         raise MetaCorruptError(
             f"the metadata of collection {collection!r} is corrupt (info); {_redo(uri, collection)}"
         ) from exc
 
 
-def read_stats(client: Any, collection: str, sparse: bool) -> BM25Stats | None:
+def read_stats(client: Any, collection: str, uri: str, sparse: bool) -> BM25Stats | None:
     """The collection's BM25 statistics (None without sparse vectors)."""
-    return stats_from_json(json.loads(read_blob(client, collection, "bm25"))) if sparse else None
+    try:
+        return stats_from_json(json.loads(_blob(client, collection, uri, "bm25"))) if sparse else None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise MetaCorruptError(
+            f"the metadata of collection {collection!r} is corrupt (bm25); {_redo(uri, collection)}"
+        ) from exc
+
+
+def _blob(client: Any, collection: str, uri: str, key: str) -> bytes:
+    try:
+        return read_blob(client, collection, key)
+    except MetaCorruptError as exc:
+        raise MetaCorruptError(f"{exc}; {_redo(uri, collection)}") from exc
 
 
 def _signature(chunk: Chunk, doc: DocumentInfo | None, embedder: str, key: str, stats: BM25Stats | None) -> str:
@@ -199,12 +211,13 @@ def publish(loaded: LoadedIndex, client: Any, server: ServerInfo, collection: st
             create_meta(client, collection)
     client.load_collection(collection)
     client.load_collection(meta_name(collection))
-    previous_stats = read_stats(client, collection, sparse) if old else None
+    previous_stats = read_stats(client, collection, server.uri, sparse) if old else None
     stats, rewrite = corpus_stats(loaded.bm25.terms, previous_stats) if sparse else (None, False)
     docs = {d.doc_id: d for d in loaded.documents}
     sigs = [_signature(c, docs.get(c.doc_id), m.embedder, key, stats) for c in loaded.chunks]
     existing = {
-        r["chunk_id"]: (r["sig"], r["doc_id"]) for r in iterate(client, collection, ["chunk_id", "sig", "doc_id"])
+        r["chunk_id"]: (r["sig"], r["doc_id"])
+        for r in iterate(client, collection, ["chunk_id", "sig", "doc_id"], old.seq_bound if old else 0)
     }
     changed_docs = {
         c.doc_id for c, s in zip(loaded.chunks, sigs, strict=True) if existing.get(c.chunk_id, ("",))[0] != s
@@ -244,7 +257,8 @@ def publish(loaded: LoadedIndex, client: Any, server: ServerInfo, collection: st
             _switch_index(client, collection)
             dense_index = "hnsw"
     client.flush(collection)
-    info = CollectionInfo(MILVUS_FORMAT, m.embedder, m.dim, len(loaded.chunks), key, sparse, dense_index)
+    bound = max(len(loaded.chunks), old.seq_bound if old else 0)
+    info = CollectionInfo(MILVUS_FORMAT, m.embedder, m.dim, len(loaded.chunks), key, sparse, dense_index, bound)
     blobs = {
         "manifest": json.dumps(asdict(m), ensure_ascii=False).encode(),
         "documents": json.dumps([asdict(d) for d in loaded.documents], ensure_ascii=False).encode(),
@@ -317,10 +331,10 @@ def load(client: Any, server: ServerInfo, collection: str) -> Loaded:
             + _redo(uri, collection)
         )
     try:
-        manifest = _MANIFEST.validate_json(read_blob(client, collection, "manifest"))
-        documents = _DOCUMENTS.validate_json(read_blob(client, collection, "documents"))
-        userdict = read_blob(client, collection, "userdict").decode("utf-8")
-        stats = read_stats(client, collection, info.sparse)
+        manifest = _MANIFEST.validate_json(_blob(client, collection, uri, "manifest"))
+        documents = _DOCUMENTS.validate_json(_blob(client, collection, uri, "documents"))
+        userdict = _blob(client, collection, uri, "userdict").decode("utf-8")
+        stats = read_stats(client, collection, uri, info.sparse)
     except (ValidationError, ValueError, KeyError, TypeError) as exc:
         raise MetaCorruptError(
             f"the metadata of collection {collection!r} is corrupt; {_redo(uri, collection)}"
@@ -340,7 +354,7 @@ def load(client: Any, server: ServerInfo, collection: str) -> Loaded:
         )
     pairs: list[tuple[int, str, Chunk]] = []
     try:
-        for r in iterate(client, collection, ["chunk_id", "seq", "record"]):
+        for r in iterate(client, collection, ["chunk_id", "seq", "record"], info.seq_bound):
             pairs.append((int(r["seq"]), str(r["chunk_id"]), _CHUNK.validate_json(r["record"])))
     except ValidationError as exc:
         raise MetaCorruptError(
