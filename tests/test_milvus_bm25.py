@@ -27,7 +27,7 @@ def test_equal_to_bm25s_on_random_corpora() -> None:
     vocab = [f"词{i}" for i in range(40)]
     for _ in range(20):
         docs = [list(rng.choice(vocab, size=int(rng.integers(0, 30)))) for _ in range(int(rng.integers(1, 40)))]
-        query = list(rng.choice(vocab + ["未登录"], size=int(rng.integers(1, 6))))  # repeats and unknown terms
+        query = list(rng.choice([*vocab, "未登录"], size=int(rng.integers(1, 6))))  # repeats and unknown terms
         want = BM25Index().build(docs).scores(query)
         np.testing.assert_allclose(_scores(docs, query), want, rtol=2e-5, atol=1e-6)
 

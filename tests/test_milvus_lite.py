@@ -201,7 +201,7 @@ def test_one_line_errors(tmp_path: Path, lite: str, monkeypatch: pytest.MonkeyPa
         check_uri(str(tmp_path / "x.milvus"))
     with pytest.raises(MilvusBackendError, match="http"):
         check_uri("ftp://host:1")
-    with pytest.raises(MilvusBackendError, match="no collection 'nope'.*policyrag index --backend milvus"):
+    with pytest.raises(MilvusBackendError, match=r"no collection 'nope'.*policyrag index --backend milvus"):
         MilvusBackend.open(lite, collection="nope")
     with pytest.raises(UnknownBackendError, match="valid: local, milvus"):
         check_backend("faiss")
