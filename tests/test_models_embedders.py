@@ -128,7 +128,7 @@ def test_unknown_embedder_lists_valid_names(bad: str, tmp_path: Path) -> None:
 
 def test_resolve_auto() -> None:
     assert resolve_embedder_name("auto", cuda=True) == "embeddinggemma-300m"
-    assert resolve_embedder_name("auto", cuda=False) == "e5-small"
+    assert resolve_embedder_name("auto", cuda=False) == "e5-small-int8"
     assert resolve_embedder_name("st:/x", cuda=True) == "st:/x"
 
 
