@@ -378,7 +378,9 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, stdin:
         # Libraries that log routine steps at INFO/DEBUG on their own loggers.
         for name in ("faiss.loader", "bm25s", "sentence_transformers", "httpx"):
             logging.getLogger(name).setLevel(logging.WARNING)
-        logging.getLogger("pymilvus").setLevel(logging.CRITICAL)  # it logs each failed call; ours is one line
+        # pymilvus logs each failed call (ours is one line); an in-process Milvus Lite logs the RPCs it lacks
+        for name in ("pymilvus", "grpc._server"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
     commands = {
         "index": lambda: cmd_index(args, out),
         "search": lambda: cmd_search(args, out, stdin),

@@ -7,7 +7,7 @@ Fusion stays in the searcher (the same code as the local backend). ``hybrid_nati
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -133,29 +133,36 @@ class MilvusBackend:
         keep = scores > 0
         return scores[keep], found[keep]
 
-    def hybrid_native(self, query: np.ndarray, terms: Sequence[str], k: int, ranker: Any,
-                      rows: RowFilter | None = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-        """Milvus' own fusion (``RRFRanker``/``WeightedRanker``) of the dense and sparse lists: ``(scores, rows)``."""
+    def hybrid_native(
+        self,
+        query: np.ndarray,
+        terms: Sequence[str],
+        k: int,
+        ranker_for: Callable[[int], Any],
+        rows: RowFilter | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Milvus' own fusion of the dense and sparse lists (``ranker_for(n)``: a ``RRFRanker``/``WeightedRanker`` for
+        ``n`` requests; the sparse request is left out when no query term is in the vocabulary): ``(scores, rows)``."""
         from pymilvus import AnnSearchRequest
 
         if self.stats is None:
             raise MilvusBackendError(self.server.no_sparse_message())
         expr = milvus_expr(rows)
-        dense = AnnSearchRequest(
-            data=[np.asarray(query, dtype=np.float32).reshape(-1).tolist()],
-            anns_field="dense",
-            param={"metric_type": "IP"},
-            limit=k,
-            expr=expr,
-        )
-        requests = [dense]
-        vector = query_vector(terms, self.stats)
-        if vector:
+        vector = np.asarray(query, dtype=np.float32).reshape(-1).tolist()
+        params = {
+            "metric_type": "IP",
+            **({"params": {"ef": max(HNSW_EF_SEARCH, k)}} if self.info.dense_index == "hnsw" else {}),
+        }
+        requests = [AnnSearchRequest(data=[vector], anns_field="dense", param=params, limit=k, expr=expr)]
+        sparse = query_vector(terms, self.stats)
+        if sparse:
             requests.append(
-                AnnSearchRequest(data=[vector], anns_field="sparse", param={"metric_type": "IP"}, limit=k, expr=expr)
+                AnnSearchRequest(data=[sparse], anns_field="sparse", param={"metric_type": "IP"}, limit=k, expr=expr)
             )
         try:
-            result = self.client.hybrid_search(self.collection, requests, ranker, limit=k, output_fields=[])
+            result = self.client.hybrid_search(
+                self.collection, requests, ranker_for(len(requests)), limit=k, output_fields=[]
+            )
         except Exception as exc:
             raise _error(exc, self.server, "hybrid search") from exc
         return self._ranked(list(result[0]))
