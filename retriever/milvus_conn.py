@@ -128,6 +128,17 @@ def connect(uri: str, token: str | None = None, *, timeout: float = 10.0) -> tup
     return client, ServerInfo(uri, version, lite)
 
 
+def release(client: Any, server: ServerInfo) -> None:
+    """Close ``client``; for a Lite file also stop this process's embedded Lite server, so that another process
+    (``milvus-lite server``, another ``policyrag``) may open the file. Other clients of that file in this process
+    stop working."""
+    client.close()
+    if server.lite:
+        from milvus_lite.server_manager import server_manager_instance
+
+        server_manager_instance.release_server(server.uri)
+
+
 def _lite_locked(uri: str) -> bool:
     """True when another process holds the Lite data directory's lock (pymilvus reports only that opening failed)."""
     import fcntl

@@ -21,6 +21,7 @@ from retriever.milvus_conn import (
     connect,
     describe,
     is_unavailable,
+    release,
 )
 from retriever.milvus_store import CollectionInfo, PublishReport, load, publish, read_info, read_stats
 from retriever.rowfilter import RowFilter, RowMasks, milvus_expr
@@ -85,6 +86,10 @@ class MilvusBackend:
         info = read_info(self.client, self.collection, self.server.uri) or self.info
         row_of = {c.chunk_id: i for i, c in enumerate(index.chunks)}
         return MilvusBackend(self.client, self.server, self.collection, index, info, stats, row_of)
+
+    def close(self) -> None:
+        """Close the connection (and free a Lite file for other processes)."""
+        release(self.client, self.server)
 
     def publish(self, loaded: LoadedIndex) -> PublishReport:
         """Publish ``loaded`` through this backend's connection (one process per Lite file: a server publishes
@@ -182,7 +187,7 @@ def publish_index(
     try:
         return publish_with(client, server, collection, loaded)
     finally:
-        client.close()
+        release(client, server)  # a Lite file is free for other processes once published
 
 
 def publish_with(client: Any, server: ServerInfo, collection: str, loaded: LoadedIndex) -> PublishReport:

@@ -123,3 +123,54 @@ def test_http_search_upload_and_unavailable(client: TestClient, monkeypatch: pyt
     response = client.get("/api/search", params={"q": "主管部门"})
     assert response.status_code == 503 and response.headers["retry-after"]
     assert "cannot reach Milvus at" in response.json()["detail"]
+
+
+def test_processes_share_one_lite_server(tmp_path: Path, tiny_corpus: Path, fake_embedder: FakeEmbedder) -> None:
+    """One Lite data directory served by `milvus-lite server` on loopback: two processes search it at once."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from retriever.milvus_search import MilvusBackend, publish_index
+    from retriever.search import Searcher
+    from retriever.store import load_index
+
+    build_index([tiny_corpus], tmp_path / "idx", fake_embedder, progress=False)
+    db = tmp_path / "shared.db"
+    publish_index(load_index(tmp_path / "idx", searchable=False), str(db))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [Path(sys.executable).parent / "milvus-lite", "server", "--data-dir", str(db), "--host", "127.0.0.1",
+         "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        uri = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                mine = MilvusBackend.open(uri)
+                break
+            except Exception:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.3)
+        code = (
+            "import sys; from tests.conftest import FakeEmbedder; from retriever.milvus_search import MilvusBackend\n"
+            "from retriever.search import Searcher\n"
+            "b = MilvusBackend.open(sys.argv[1]); s = Searcher(b.index, FakeEmbedder(), backend=b)\n"
+            "print(s.search('伦理委员会的职责', k=1).results[0].citation)\n"
+        )
+        other = subprocess.run(
+            [sys.executable, "-c", code, uri], capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[1]
+        )
+        here = Searcher(mine.index, fake_embedder, backend=mine).search("伦理委员会的职责", k=1).results[0].citation
+        assert other.returncode == 0, other.stderr[-2000:]
+        assert other.stdout.strip() == here == "《示范人工智能促进条例》第三条"
+        mine.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
