@@ -75,15 +75,21 @@ def scores(lists: Sequence[list[str]], questions: Sequence[EvalQuestion]) -> dic
     }
 
 
-def latency(search: Callable[[str], object], questions: Sequence[EvalQuestion]) -> dict[str, float]:
-    """Warm ``search(question)`` latency over the questions, ms."""
-    search("预热")
-    samples = []
+def latency(searches: dict[str, Callable[[str], object]], questions: Sequence[EvalQuestion]) -> dict[str, Any]:
+    """Warm search latency per backend, ms; the backends take turns on each question, so a burst of load from
+    other processes falls on both alike."""
+    samples: dict[str, list[float]] = {name: [] for name in searches}
+    for search in searches.values():
+        search("预热")
     for q in questions:
-        started = time.perf_counter()
-        search(q.question)
-        samples.append((time.perf_counter() - started) * 1000)
-    return {"p50": round(percentile(samples, 50), 1), "p95": round(percentile(samples, 95), 1), "n": len(samples)}
+        for name, search in searches.items():
+            started = time.perf_counter()
+            search(q.question)
+            samples[name].append((time.perf_counter() - started) * 1000)
+    return {
+        name: {"p50": round(percentile(x, 50), 1), "p95": round(percentile(x, 95), 1), "n": len(x)}
+        for name, x in samples.items()
+    }
 
 
 def _units_of(searcher: Searcher) -> Callable[[int], tuple[str]]:
@@ -137,10 +143,9 @@ def compare(local: Searcher, milvus: Searcher, questions: Sequence[EvalQuestion]
         "within_0.01": all(v <= 0.01 for d in diff.values() for v in d.values()),
         "top10_overlap_mean": round(float(np.mean(overlap)), 4),
         "top10_identical_share": round(identical / max(len(questions), 1), 4),
-        "search_latency_ms": {
-            "local": latency(lambda t: local.search(t, k=10), questions),
-            "milvus": latency(lambda t: milvus.search(t, k=10), questions),
-        },
+        "search_latency_ms": latency(
+            {"local": lambda t: local.search(t, k=10), "milvus": lambda t: milvus.search(t, k=10)}, questions
+        ),
     }
 
 
