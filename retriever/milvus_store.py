@@ -23,9 +23,10 @@ from pydantic import TypeAdapter, ValidationError
 
 from indexer.records import Chunk, DocumentInfo
 from retriever.bm25_sparse import BM25Stats, corpus_stats, doc_vector, stats_from_json, stats_to_json
-from retriever.dense import HNSW_EF_CONSTRUCTION, HNSW_M, HNSW_THRESHOLD
+from retriever.dense import HNSW_THRESHOLD
 from retriever.milvus_conn import MilvusBackendError, ServerInfo, describe
 from retriever.milvus_meta import MetaCorruptError, create_meta, meta_name, read_blob, write_blobs
+from retriever.milvus_schema import create_collection, switch_index, wait_indexed
 from retriever.store import LoadedIndex, Manifest
 
 logger = logging.getLogger(__name__)
@@ -87,46 +88,6 @@ def dict_key(userdict: str) -> str:
 def _short(value: str | None, limit: int) -> str:
     data = (value or "").encode("utf-8")[:limit]
     return data.decode("utf-8", errors="ignore")
-
-
-def create_collection(client: Any, collection: str, dim: int, *, sparse: bool, hnsw: bool) -> None:
-    """Create the chunk collection (``consistency_level="Strong"``: a delete is visible to the next search)."""
-    from pymilvus import DataType, MilvusClient
-
-    schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
-    schema.add_field("chunk_id", DataType.VARCHAR, is_primary=True, max_length=64)
-    schema.add_field("seq", DataType.INT64)
-    schema.add_field("doc_id", DataType.VARCHAR, max_length=128)
-    schema.add_field("doc_type", DataType.VARCHAR, max_length=64)
-    schema.add_field("status", DataType.VARCHAR, max_length=32)
-    schema.add_field("issuer", DataType.VARCHAR, max_length=1024)
-    for name in ("adopted", "published", "effective"):
-        schema.add_field(name, DataType.VARCHAR, max_length=32)
-    schema.add_field("sig", DataType.VARCHAR, max_length=64)
-    schema.add_field("record", DataType.VARCHAR, max_length=65_535)
-    schema.add_field("dense", DataType.FLOAT_VECTOR, dim=dim)
-    if sparse:
-        schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-    client.create_collection(
-        collection, schema=schema, index_params=_index_params(client, hnsw, sparse), consistency_level="Strong"
-    )
-
-
-def _index_params(client: Any, hnsw: bool, sparse: bool) -> Any:
-    index = client.prepare_index_params()
-    if hnsw:
-        # Nested: Milvus Lite silently drops build parameters given at the top level.
-        index.add_index(
-            "dense",
-            index_type="HNSW",
-            metric_type="IP",
-            params={"params": {"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION}},
-        )
-    else:
-        index.add_index("dense", index_type="FLAT", metric_type="IP")
-    if sparse:
-        index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
-    return index
 
 
 def iterate(
@@ -254,9 +215,10 @@ def publish(loaded: LoadedIndex, client: Any, server: ServerInfo, collection: st
     if old is not None:
         dense_index = old.dense_index  # never back to FLAT: HNSW stays right when a collection shrinks
         if dense_index == "flat" and hnsw:
-            _switch_index(client, collection)
+            switch_index(client, collection)
             dense_index = "hnsw"
     client.flush(collection)
+    wait_indexed(client, collection)
     bound = max(len(loaded.chunks), old.seq_bound if old else 0)
     info = CollectionInfo(MILVUS_FORMAT, m.embedder, m.dim, len(loaded.chunks), key, sparse, dense_index, bound)
     blobs = {
@@ -284,22 +246,6 @@ def publish(loaded: LoadedIndex, client: Any, server: ServerInfo, collection: st
         round(time.perf_counter() - started, 2),
         "" if sparse else server.no_sparse_message(),
     )
-
-
-def _switch_index(client: Any, collection: str) -> None:
-    """FLAT → HNSW once the collection passes ``HNSW_THRESHOLD`` rows."""
-    logger.info("collection %r passed %d rows: its dense index becomes HNSW", collection, HNSW_THRESHOLD)
-    client.release_collection(collection)
-    client.drop_index(collection, "dense")
-    index = client.prepare_index_params()
-    index.add_index(
-        "dense",
-        index_type="HNSW",
-        metric_type="IP",
-        params={"params": {"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION}},
-    )
-    client.create_index(collection, index)
-    client.load_collection(collection)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Scale study: Milvus Lite HNSW against FAISS HNSW on synthetic unit vectors (dim 384), on this machine.
+"""Scale study: FAISS HNSW, Milvus Lite HNSW and the Milvus 2.3.5 standalone server (HNSW) on synthetic unit
+vectors (dim 384), on this machine.
 
 Measures, for each engine in its own child process (so peak memory is its own): build time (insert + index),
 single-query search latency p50/p95, filtered latency (a scalar filter keeping ~10% of the rows, as a
@@ -81,15 +82,14 @@ def run_faiss(data: np.ndarray, groups: np.ndarray, queries: np.ndarray, work: P
             "found": found, "found_filtered": found_f}  # fmt: skip
 
 
-def run_lite(data: np.ndarray, groups: np.ndarray, queries: np.ndarray, work: Path) -> dict[str, Any]:
-    """Milvus Lite HNSW (nested build parameters, Strong consistency, flushed before searching)."""
+def _run_milvus(uri: str, data: np.ndarray, groups: np.ndarray, queries: np.ndarray) -> dict[str, Any]:
+    """Insert, flush, index (nested build parameters, Strong consistency), wait for the index, then search."""
     from pymilvus import DataType, MilvusClient
 
     from retriever.dense import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M
+    from retriever.milvus_schema import wait_indexed
 
-    db = work / "scale.db"
-    shutil.rmtree(db, ignore_errors=True)
-    client = MilvusClient(str(db))
+    client = MilvusClient(uri)
     schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
     schema.add_field("id", DataType.INT64, is_primary=True)
     schema.add_field("grp", DataType.INT64)
@@ -97,6 +97,8 @@ def run_lite(data: np.ndarray, groups: np.ndarray, queries: np.ndarray, work: Pa
     params = client.prepare_index_params()
     params.add_index("dense", index_type="HNSW", metric_type="IP",
                      params={"params": {"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION}})  # fmt: skip
+    if client.has_collection("scale"):
+        client.drop_collection("scale")
     started = time.perf_counter()
     client.create_collection("scale", schema=schema, index_params=params, consistency_level="Strong")
     for lo in range(0, len(data), BATCH):
@@ -107,6 +109,7 @@ def run_lite(data: np.ndarray, groups: np.ndarray, queries: np.ndarray, work: Pa
     inserted = time.perf_counter() - started
     client.flush("scale")
     client.load_collection("scale")
+    wait_indexed(client, "scale")  # indexes are built in the background; until then searches scan
     build = time.perf_counter() - started
     search_params = {"metric_type": "IP", "params": {"ef": HNSW_EF_SEARCH}}
 
@@ -118,12 +121,56 @@ def run_lite(data: np.ndarray, groups: np.ndarray, queries: np.ndarray, work: Pa
     plain, found = _latency(search, queries)
     filtered, found_f = _latency(lambda q: search(q, "grp == 3"), queries)
     client.close()
-    disk = int(subprocess.run(["du", "-sb", str(db)], capture_output=True, text=True).stdout.split()[0])
     return {"build_s": round(build, 1), "insert_s": round(inserted, 1), "search_ms": plain, "filtered_ms": filtered,
-            "disk_bytes": disk, "found": found, "found_filtered": found_f}  # fmt: skip
+            "found": found, "found_filtered": found_f}  # fmt: skip
 
 
-ENGINES = {"faiss_hnsw": run_faiss, "milvus_lite_hnsw": run_lite}
+def _du(path: Path) -> int:
+    return int(subprocess.run(["du", "-sb", str(path)], capture_output=True, text=True).stdout.split()[0])
+
+
+def run_lite(data: np.ndarray, groups: np.ndarray, queries: np.ndarray, work: Path) -> dict[str, Any]:
+    """Milvus Lite (in this process: its memory is this process's)."""
+    db = work / "scale.db"
+    shutil.rmtree(db, ignore_errors=True)
+    result = _run_milvus(str(db), data, groups, queries)
+    result["disk_bytes"] = _du(db)
+    return result
+
+
+def run_server(data: np.ndarray, groups: np.ndarray, queries: np.ndarray, work: Path) -> dict[str, Any]:
+    """The Milvus 2.3.5 standalone server of the PyPI ``milvus`` package on loopback (its own process)."""
+    from milvus import MilvusServer, MilvusServerConfig
+
+    base = work / "server"
+    shutil.rmtree(base, ignore_errors=True)
+    server: Any = MilvusServer(MilvusServerConfig(), wait_for_started=True)
+    server.set_base_dir(str(base))
+    for component in (
+        "rootCoord",
+        "proxy",
+        "queryCoord",
+        "queryNode",
+        "indexNode",
+        "indexCoord",
+        "dataCoord",
+        "dataNode",
+    ):
+        server.config.set(f"{component}.ip", "127.0.0.1")
+    server.start()
+    try:
+        result = _run_milvus(f"http://127.0.0.1:{server.listen_port}", data, groups, queries)
+        status = Path(f"/proc/{server.server_proc.pid}/status").read_text().splitlines()
+        result["server_peak_rss_mb"] = round(
+            next(int(x.split()[1]) for x in status if x.startswith("VmHWM:")) / 1024, 1
+        )
+    finally:
+        server.stop()
+    result["disk_bytes"] = _du(base / "data")
+    return result
+
+
+ENGINES = {"faiss_hnsw": run_faiss, "milvus_lite_hnsw": run_lite, "milvus_server_2_3_5_hnsw": run_server}
 
 
 def child(engine: str, rows: int, work: Path) -> dict[str, Any]:
@@ -141,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--work", type=Path, default=Path("/tmp/policyrag-scale"))
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--engines", nargs="*", default=list(ENGINES), choices=sorted(ENGINES))
     parser.add_argument("--child", choices=sorted(ENGINES), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
@@ -158,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     del data
     report: dict[str, Any] = {"machine": machine_info(), "rows": args.rows, "dim": DIM, "queries": QUERIES}
     report.update(filter=f"one of {GROUPS} groups (~{100 // GROUPS}% of rows)", engines={})
-    for engine in ENGINES:
+    for engine in args.engines:
         cmd = [sys.executable, "-m", "eval.studies.milvus_scale", "--rows", str(args.rows), "--work", str(args.work)]
         started = time.perf_counter()
         out = subprocess.run([*cmd, "--child", engine], capture_output=True, text=True, check=True).stdout
