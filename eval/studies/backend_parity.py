@@ -46,7 +46,7 @@ METHODS = ("dense", "bm25", "hybrid")
 
 def _du(path: Path) -> int:
     """Bytes on disk under ``path`` (``du -sb``)."""
-    out = subprocess.run(["du", "-sb", str(path)], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["du", "-sb", str(path.resolve())], capture_output=True, text=True, check=True).stdout
     return int(out.split()[0])
 
 
