@@ -231,3 +231,22 @@ def test_server_version_decides_sparse() -> None:
     assert ServerInfo("x.db", "milvus_lite-3.2.2", True).has_sparse
     message = ServerInfo("http://h:1", "v2.4.9", False).no_sparse_message()
     assert "Milvus >= 2.5" in message and "--mode dense" in message and "\n" not in message
+
+
+def test_flat_becomes_hnsw_past_the_threshold(
+    corpus: Path, local: Path, lite: str, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import retriever.milvus_store
+
+    assert MilvusBackend.open(lite, collection="t").info.dense_index == "flat"
+    monkeypatch.setattr(retriever.milvus_store, "HNSW_THRESHOLD", 5)  # the collection has passed it
+    (corpus / "e_new.txt").write_text("示范数据条例\n\n第一条 为了促进公共数据开放，制定本条例。\n", encoding="utf-8")
+    build_index([corpus], local, fake_embedder, progress=False)
+    report = publish_index(load_index(local, searchable=False), lite, collection="t")
+    assert report.dense_index == "hnsw" and report.upserted_documents == 1
+    loc, mil, backend = _searchers(local, lite, fake_embedder)
+    assert backend.info.dense_index == "hnsw"
+    client, _ = connect(lite)
+    assert client.describe_index("t", "dense")["index_type"] == "HNSW"
+    for query in QUERIES:
+        _same(loc, mil, query, k=5, mode="dense")  # HNSW over a few dozen rows finds the exact neighbours
