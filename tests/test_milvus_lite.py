@@ -250,3 +250,17 @@ def test_flat_becomes_hnsw_past_the_threshold(
     assert client.describe_index("t", "dense")["index_type"] == "HNSW"
     for query in QUERIES:
         _same(loc, mil, query, k=5, mode="dense")  # HNSW over a few dozen rows finds the exact neighbours
+
+
+def test_avgdl_drift_rewrites_every_bm25_vector(
+    corpus: Path, local: Path, lite: str, fake_embedder: FakeEmbedder
+) -> None:
+    articles = "".join(f"第{n}条 数据开放平台应当按照目录向社会开放公共数据，保障数据安全和个人信息权益。\n\n" for n in "一二三四五六七八九十")
+    (corpus / "e_long.txt").write_text("示范数据开放条例\n\n" + articles * 3, encoding="utf-8")
+    build_index([corpus], local, fake_embedder, progress=False)
+    loaded = load_index(local, searchable=False)
+    report = publish_index(loaded, lite, collection="t")
+    assert report.rewrote_sparse and report.upserted_chunks == report.rows == len(loaded.chunks)
+    loc, mil, _ = _searchers(local, lite, fake_embedder)
+    for query in [*QUERIES, "公共数据开放"]:
+        _same(loc, mil, query, k=10, mode="bm25")  # the avgdl frozen anew is the true one: bm25s scores again
