@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     uri: str | None = None
     milvus_token: str | None = None
     collection: str = Field("policyrag", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,200}$")
+    # Milvus search consistency: Strong (a publish is visible at once) or Session/Bounded/Eventually (faster on a
+    # server, docs/scale-out.md; another process's publish shows a few seconds later).
+    milvus_consistency: str = Field("Strong", pattern=r"^(Strong|Session|Bounded|Eventually)$")
     device: str | None = None
     fusion: str = "convex"
     dense_weight: float = Field(1.0, ge=0.0)
@@ -110,7 +113,9 @@ class Settings(BaseSettings):
         """Where the index lives (retriever.backend.IndexLocation): the local folder or a Milvus collection."""
         from retriever.backend import IndexLocation
 
-        return IndexLocation(self.backend, self.index_dir, self.uri, self.milvus_token, self.collection)
+        return IndexLocation(
+            self.backend, self.index_dir, self.uri, self.milvus_token, self.collection, self.milvus_consistency
+        )
 
     def answer_settings(self) -> AnswerSettings:
         """The answering pipeline's knobs (answer.answerer.AnswerSettings) from these settings."""

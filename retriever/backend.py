@@ -106,6 +106,7 @@ class IndexLocation:
     uri: str | None = None
     token: str | None = None
     collection: str = DEFAULT_COLLECTION
+    consistency: str = "Strong"  # Milvus searches: Strong, Session, Bounded or Eventually
 
     def describe(self) -> str:
         """Where, in words (for messages)."""
@@ -124,7 +125,9 @@ def open_index(where: IndexLocation, *, expect_embedder: str | None = None) -> t
         raise IndexStoreError("the milvus backend needs --uri (a Lite file ending in .db, or http://host:19530)")
     from retriever.milvus_search import MilvusBackend
 
-    backend = MilvusBackend.open(where.uri, token=where.token, collection=where.collection)
+    backend = MilvusBackend.open(
+        where.uri, token=where.token, collection=where.collection, consistency=where.consistency
+    )
     index = backend.index
     if expect_embedder is not None and expect_embedder != index.manifest.embedder:
         raise IndexStoreError(

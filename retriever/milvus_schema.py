@@ -53,12 +53,16 @@ def _index_params(client: Any, hnsw: bool, sparse: bool) -> Any:
     return index
 
 
-def wait_indexed(client: Any, collection: str, *, timeout: float = 1800.0) -> None:
+def wait_indexed(client: Any, collection: str, field: str = "dense", *, timeout: float = 1800.0) -> None:
     """Wait until the dense index covers every row (a server builds segment indexes in the background after a
     flush; until then its searches scan)."""
     deadline = time.monotonic() + timeout
     while True:
-        state = client.describe_index(collection, "dense")
+        state = client.describe_index(collection, field)
+        if not state:
+            raise MilvusBackendError(
+                f"collection {collection!r} has no index on {field!r}; it was not written by policyrag"
+            )
         total, done = int(state.get("total_rows", 0)), int(state.get("indexed_rows", 0))
         if int(state.get("pending_index_rows", 0)) == 0 and done >= total:
             return

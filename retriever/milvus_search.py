@@ -29,6 +29,7 @@ from retriever.store import LoadedIndex
 
 logger = logging.getLogger(__name__)
 
+CONSISTENCY_LEVELS = ("Strong", "Session", "Bounded", "Eventually")
 _EMPTY = (np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64))
 
 
@@ -57,9 +58,20 @@ class MilvusBackend:
         self.row_of = row_of
         self.masks = RowMasks(index.chunks, index.documents)
 
+    consistency = "Strong"  # of searches; reading the records back is always Strong
+
     @classmethod
-    def open(cls, uri: str, *, token: str | None = None, collection: str = "policyrag") -> MilvusBackend:
-        """Connect and load the collection's records and metadata."""
+    def open(
+        cls, uri: str, *, token: str | None = None, collection: str = "policyrag", consistency: str = "Strong"
+    ) -> MilvusBackend:
+        """Connect and load the collection's records and metadata. ``consistency`` of searches: ``Strong`` (the
+        default: a publish is visible at once; a server then waits for its time tick, ~0.4 s a search on Milvus
+        2.3), or ``Session``/``Bounded``/``Eventually`` (milliseconds; another process's publish shows a few
+        seconds later, and rows it deleted are dropped from results until then)."""
+        if consistency not in CONSISTENCY_LEVELS:
+            raise MilvusBackendError(
+                f"unknown Milvus consistency {consistency!r}; valid: {', '.join(CONSISTENCY_LEVELS)}"
+            )
         client, server = connect(uri, token)
         try:
             loaded = load(client, server, collection)
@@ -67,7 +79,9 @@ class MilvusBackend:
             raise
         except Exception as exc:
             raise _error(exc, server, "load") from exc
-        return cls(client, server, collection, loaded.index, loaded.info, loaded.stats, loaded.row_of)
+        backend = cls(client, server, collection, loaded.index, loaded.info, loaded.stats, loaded.row_of)
+        backend.consistency = consistency
+        return backend
 
     @property
     def dim(self) -> int:
@@ -85,7 +99,9 @@ class MilvusBackend:
         stats = read_stats(self.client, self.collection, self.server.uri, self.info.sparse)
         info = read_info(self.client, self.collection, self.server.uri) or self.info
         row_of = {c.chunk_id: i for i, c in enumerate(index.chunks)}
-        return MilvusBackend(self.client, self.server, self.collection, index, info, stats, row_of)
+        backend = MilvusBackend(self.client, self.server, self.collection, index, info, stats, row_of)
+        backend.consistency = self.consistency
+        return backend
 
     def close(self) -> None:
         """Close the connection (and free a Lite file for other processes)."""
@@ -118,6 +134,7 @@ class MilvusBackend:
                 filter=milvus_expr(rows),
                 search_params={"metric_type": "IP", **params},
                 output_fields=[],
+                consistency_level=self.consistency,
             )
         except Exception as exc:
             raise _error(exc, self.server, "search") from exc
@@ -166,7 +183,12 @@ class MilvusBackend:
             )
         try:
             result = self.client.hybrid_search(
-                self.collection, requests, ranker_for(len(requests)), limit=k, output_fields=[]
+                self.collection,
+                requests,
+                ranker_for(len(requests)),
+                limit=k,
+                output_fields=[],
+                consistency_level=self.consistency,
             )
         except Exception as exc:
             raise _error(exc, self.server, "hybrid search") from exc

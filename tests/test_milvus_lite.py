@@ -203,6 +203,8 @@ def test_one_line_errors(tmp_path: Path, lite: str, monkeypatch: pytest.MonkeyPa
         check_uri("ftp://host:1")
     with pytest.raises(MilvusBackendError, match=r"no collection 'nope'.*policyrag index --backend milvus"):
         MilvusBackend.open(lite, collection="nope")
+    with pytest.raises(MilvusBackendError, match="unknown Milvus consistency 'Weak'; valid: Strong, Session"):
+        MilvusBackend.open(lite, collection="t", consistency="Weak")
     with pytest.raises(UnknownBackendError, match="valid: local, milvus"):
         check_backend("faiss")
     with pytest.raises(IndexStoreError, match="needs --uri"):
