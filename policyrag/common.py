@@ -22,7 +22,8 @@ class CLIError(Exception):
 
 def settings_from_args(args: argparse.Namespace, **extra: object) -> Settings:
     try:
-        return load_settings(args.config, index_dir=args.index_dir, **extra)
+        backend = {name: getattr(args, name, None) for name in ("backend", "uri", "milvus_token", "collection")}
+        return load_settings(args.config, index_dir=args.index_dir, **backend, **extra)
     except (ConfigError, ValidationError) as exc:
         raise CLIError(str(exc).splitlines()[0] if isinstance(exc, ConfigError) else _first_error(exc)) from exc
 
@@ -33,17 +34,23 @@ def _first_error(exc: ValidationError) -> str:
 
 
 def open_searcher(settings: Settings):  # type: ignore[no-untyped-def]
-    """Load the index and the embedder it was built with."""
+    """Load the index (from its backend: the local folder or a Milvus collection) and the embedder it was built
+    with."""
     from models.embedders import create_embedder
+    from retriever.backend import open_index
     from retriever.fusion import FusionConfig
     from retriever.search import Searcher
-    from retriever.store import load_index
 
-    index = load_index(settings.index_dir)
+    index, backend = open_index(settings.index_location())
     embedder = create_embedder(index.manifest.embedder, models_dir=settings.models_dir, device=settings.device)
     fusion = FusionConfig(settings.fusion, settings.dense_weight, settings.bm25_weight, settings.rrf_k)
     return Searcher(
-        index, embedder, fusion=fusion, authority_boost=settings.authority_boost, adapter=query_adapter(settings, index)
+        index,
+        embedder,
+        fusion=fusion,
+        authority_boost=settings.authority_boost,
+        backend=backend,
+        adapter=query_adapter(settings, index),
     )
 
 

@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, Settin
 
 if TYPE_CHECKING:
     from answer.answerer import AnswerSettings
+    from retriever.backend import IndexLocation
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,6 +33,15 @@ class Settings(BaseSettings):
     index_dir: Path = PROJECT_ROOT / "indexes" / "default"
     models_dir: Path = PROJECT_ROOT / "models"
     embedder: str = "auto"
+    # Index backend (retriever/backend.py): the local folder (index_dir), or a Milvus collection at ``uri``
+    # (a Milvus Lite file ending in .db, or http(s)://host:19530 with ``milvus_token``).
+    backend: str = "local"
+    uri: str | None = None
+    milvus_token: str | None = None
+    collection: str = Field("policyrag", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,200}$")
+    # Milvus search consistency: Strong (a publish is visible at once) or Session/Bounded/Eventually (faster on a
+    # server, docs/scale-out.md; another process's publish shows a few seconds later).
+    milvus_consistency: str = Field("Strong", pattern=r"^(Strong|Session|Bounded|Eventually)$")
     device: str | None = None
     workers: int | None = Field(None, ge=1, le=256)  # build processes for reading and BM25 terms; None: one per core
     fusion: str = "convex"
@@ -84,6 +94,15 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown device {value!r}; valid: cpu, cuda, cuda:N")
         return value
 
+    @field_validator("backend")
+    @classmethod
+    def _backend_known(cls, value: str) -> str:
+        from retriever.backend import BACKENDS
+
+        if value not in BACKENDS:
+            raise ValueError(f"unknown index backend {value!r}; valid: {', '.join(BACKENDS)}")
+        return value
+
     @field_validator("fusion")
     @classmethod
     def _fusion_known(cls, value: str) -> str:
@@ -92,6 +111,14 @@ class Settings(BaseSettings):
         if value not in FUSION_METHODS:
             raise ValueError(f"must be one of {', '.join(FUSION_METHODS)}")
         return value
+
+    def index_location(self) -> IndexLocation:
+        """Where the index lives (retriever.backend.IndexLocation): the local folder or a Milvus collection."""
+        from retriever.backend import IndexLocation
+
+        return IndexLocation(
+            self.backend, self.index_dir, self.uri, self.milvus_token, self.collection, self.milvus_consistency
+        )
 
     def answer_settings(self) -> AnswerSettings:
         """The answering pipeline's knobs (answer.answerer.AnswerSettings) from these settings."""

@@ -10,14 +10,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from indexer.lawmeta import SUPERSEDED
 from indexer.normalise import normalise_query
 from models.embedders import Embedder
 from retriever.adapter import QueryAdapter
+from retriever.backend import LocalBackend, SearchBackend
 from retriever.docfilter import FilterError, matching_documents
 from retriever.fusion import FusionConfig, fuse
 from retriever.rerank import AuthorityPrior
 from retriever.results import SearchResponse, SearchResult
+from retriever.rowfilter import RowFilter
 from retriever.store import IndexStoreError, LoadedIndex
 
 SEARCH_MODES = ("hybrid", "dense", "bm25")
@@ -77,7 +78,8 @@ class ReadWriteLock:
 
 
 class Searcher:
-    """Searches one loaded index with the embedder it was built with."""
+    """Searches one loaded index with the embedder it was built with, through its backend (retriever/backend.py:
+    the local FAISS + bm25s folder by default, or a Milvus collection)."""
 
     def __init__(
         self,
@@ -86,15 +88,17 @@ class Searcher:
         *,
         fusion: FusionConfig | None = None,
         authority_boost: float = 0.0,
+        backend: SearchBackend | None = None,
         adapter: QueryAdapter | None = None,
     ) -> None:
+        self.backend: SearchBackend = backend or LocalBackend(index)
         if embedder.name != index.manifest.embedder:
             raise ValueError(f"index was built with {index.manifest.embedder!r} but embedder is {embedder.name!r}")
-        if embedder.dim != index.dense.dim:
+        if embedder.dim != self.backend.dim:
             # The manifest names a valid embedder, but not the one whose vectors are stored (an edited manifest).
             raise IndexStoreError(
                 f"{index.path} is inconsistent: its manifest names embedder {embedder.name!r} (dim {embedder.dim}) "
-                f"but its vectors have dim {index.dense.dim}; rebuild it with: policyrag index"
+                f"but its vectors have dim {self.backend.dim}; rebuild it with: policyrag index"
             )
         self.index = index
         self.embedder = embedder
@@ -112,23 +116,18 @@ class Searcher:
             if self.authority_boost > 0
             else None
         )
-        self._doc_of_row = np.array([c.doc_id for c in index.chunks])
-        self._type_of_row = np.array([c.doc_type for c in index.chunks])
         self._doc_ids = {d.doc_id for d in index.documents}
-        superseded = {d.doc_id for d in index.documents if d.status == SUPERSEDED}
-        self._current_rows: np.ndarray | None = (
-            np.isin(self._doc_of_row, sorted(superseded), invert=True) if superseded else None
-        )
 
     def reload(self, index: LoadedIndex) -> None:
         """Switch to a rebuilt index of the same embedder, in place: holders of this searcher, of its
         ``index`` object and of that index's tokenizer all see the new one."""
-        if index.manifest.embedder != self.embedder.name or index.dense.dim != self.embedder.dim:
+        if index.manifest.embedder != self.embedder.name or index.manifest.dim != self.embedder.dim:
             raise IndexStoreError(
                 f"{index.path} was built with {index.manifest.embedder!r}, not {self.embedder.name!r}"
             )
         with self.lock.writing():
             self.index.replace_with(index)
+            self.backend = self.backend.rebind(self.index)
             self._derive(self.index)
 
     def allowed_rows(
@@ -140,40 +139,56 @@ class Searcher:
         issuer: str | None = None,
         year: str | int | None = None,
     ) -> np.ndarray | None:
-        """Boolean row mask for the filters, or None when every row may be returned.
+        """Boolean row mask for the filters (``row_filter``), or None when every row may be returned."""
+        return self.backend.row_mask(
+            self.row_filter(doc, doc_type, include_superseded=include_superseded, issuer=issuer, year=year)
+        )
+
+    def row_filter(
+        self,
+        doc: str | None = None,
+        doc_type: str | None = None,
+        *,
+        include_superseded: bool = False,
+        issuer: str | None = None,
+        year: str | int | None = None,
+    ) -> RowFilter:
+        """The filters as one ``RowFilter`` (the backend turns it into a row mask or a filter expression).
 
         Superseded versions of a law are left out unless ``include_superseded`` is set or
         the document is asked for by id. ``issuer`` (part of the issuing body's name) and
         ``year`` (``2019`` or ``2019-2022``, any of the document's dates) filter by metadata.
         """
-        mask: np.ndarray | None = None
+        ids: set[str] | None = None
         if issuer is not None or year is not None:
             try:
                 ids = matching_documents(self.index.documents, issuer=issuer, year=year)
             except FilterError as exc:
                 raise QueryError(str(exc)) from exc
-            mask = np.isin(self._doc_of_row, sorted(ids))
         if doc is not None:
             if doc not in self._doc_ids:
                 raise QueryError(f"unknown document id {doc!r}; see: policyrag documents")
-            by_doc = self._doc_of_row == doc
-            mask = by_doc if mask is None else mask & by_doc
-        if doc_type is not None:
-            by_type = self._type_of_row == doc_type
-            mask = by_type if mask is None else mask & by_type
-        if doc is None and not include_superseded and self._current_rows is not None:
-            mask = self._current_rows if mask is None else mask & self._current_rows
-        return mask
+            ids = {doc} & ids if ids is not None else {doc}
+        return RowFilter(
+            frozenset(ids) if ids is not None else None, doc_type, current_only=doc is None and not include_superseded
+        )
 
-    def candidates(self, query: str, depth: int, allowed: np.ndarray | None = None) -> Candidates:
-        """Top ``depth`` rows from each retriever for an already-normalised query."""
-        qvec = self.embedder.encode_queries([query])
-        if self.adapter is not None:
-            qvec = self.adapter.apply(qvec)
-        dense = self.index.dense.search(qvec, depth, allowed=allowed)
-        terms = self.index.tokenizer.terms(query)
-        bm25 = self.index.bm25.search(terms, depth, allowed=allowed)
-        return Candidates((dense[0][0], dense[1][0]), bm25)
+    def candidates(
+        self, query: str, depth: int, allowed: RowFilter | None = None, *, mode: str = "hybrid"
+    ) -> Candidates:
+        """Top ``depth`` rows from each retriever for an already-normalised query (``mode`` dense or bm25: only
+        that retriever runs; the other list is empty)."""
+        none = (np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64))
+        dense = none
+        if mode != "bm25":
+            qvec = self.embedder.encode_queries([query])
+            if self.adapter is not None:
+                qvec = self.adapter.apply(qvec)
+            dense = self.backend.dense_search(qvec[0], depth, allowed)
+        bm25 = none
+        if mode != "dense":
+            bm25 = self.backend.sparse_search(self.index.tokenizer.terms(query), depth, allowed)
+        return Candidates(dense, bm25)
 
     def retrieve(
         self,
@@ -188,7 +203,7 @@ class Searcher:
         (``allowed_rows``: superseded versions out, ``issuer``/``year``) computed under the same read lock, so a
         reload cannot slip between the three steps."""
         with self.lock.reading():
-            allowed = self.allowed_rows(issuer=issuer, year=year)
+            allowed = self.row_filter(issuer=issuer, year=year)
             cands = self.candidates(normalised, depth or max(50, 5 * k), allowed)
             return cands, self.rank(cands, k=k)
 
@@ -250,8 +265,8 @@ class Searcher:
                 raise QueryError(f"k must be between 1 and {MAX_K}, got {k}")
             if mode not in SEARCH_MODES:
                 raise QueryError(f"unknown mode {mode!r}; valid: {', '.join(SEARCH_MODES)}")
-            allowed = self.allowed_rows(doc, doc_type, include_superseded=include_superseded, issuer=issuer, year=year)
-            cands = self.candidates(normalised, max(50, 5 * k), allowed)
+            allowed = self.row_filter(doc, doc_type, include_superseded=include_superseded, issuer=issuer, year=year)
+            cands = self.candidates(normalised, max(50, 5 * k), allowed, mode=mode)
             results = self.rank(cands, k=k, mode=mode)
             took = (time.perf_counter() - started) * 1000
             return SearchResponse(query=query, took_ms=took, results=results)

@@ -21,9 +21,10 @@ from models.embedders import Embedder, create_embedder
 from models.generators import Generator
 from policyrag.settings import Settings
 from retriever.adapter import load_adapter
+from retriever.backend import open_index
 from retriever.fusion import FusionConfig
+from retriever.milvus_conn import MilvusBackendError, MilvusUnavailableError
 from retriever.search import MAX_K, QueryError, Searcher
-from retriever.store import load_index
 from server.docs import add_offline_docs
 from server.export_routes import router as export_router
 from server.generation import GenerationGate, QueueFull, stream_answer
@@ -55,17 +56,19 @@ def create_app(
     time; up to ``max_waiting`` more wait their turn, further ones get 503 + Retry-After.
     """
     started = time.perf_counter()
-    index = load_index(settings.index_dir)
+    index, backend = open_index(settings.index_location())
     embedder = embedder or create_embedder(
         index.manifest.embedder, models_dir=settings.models_dir, device=settings.device
     )
     fusion = FusionConfig(settings.fusion, settings.dense_weight, settings.bm25_weight, settings.rrf_k)
     adapter = load_adapter(settings.query_adapter, embedder=index.manifest.embedder) if settings.query_adapter else None
-    searcher = Searcher(index, embedder, fusion=fusion, authority_boost=settings.authority_boost, adapter=adapter)
+    searcher = Searcher(
+        index, embedder, fusion=fusion, authority_boost=settings.authority_boost, backend=backend, adapter=adapter
+    )
     answerer = Answerer(searcher, generator, settings=settings.answer_settings())
     logger.info(
         "loaded index %s (%d documents, %d chunks, embedder %s) and generator %s in %.1fs",
-        settings.index_dir,
+        settings.index_location().describe(),
         len(index.documents),
         len(index.chunks),
         embedder.name,
@@ -85,6 +88,13 @@ def create_app(
     async def json_internal_error(request: Request, exc: Exception) -> JSONResponse:
         logger.error("%s %s failed", request.method, request.url.path, exc_info=exc)
         return JSONResponse(status_code=500, content={"detail": "internal server error; see the server log"})
+
+    @app.exception_handler(MilvusBackendError)
+    async def milvus_unavailable(request: Request, exc: MilvusBackendError) -> JSONResponse:
+        # The index lives in Milvus and Milvus cannot answer: say why; a retry may help when it is unreachable.
+        logger.warning("%s %s: %s", request.method, request.url.path, exc)
+        headers = {"Retry-After": RETRY_AFTER} if isinstance(exc, MilvusUnavailableError) else None
+        return JSONResponse(status_code=503, content={"detail": str(exc)}, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def readable_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

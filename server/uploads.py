@@ -32,6 +32,7 @@ from indexer.formats.detect import describe_binary
 from indexer.reading import UnreadableFileError, decode_bytes
 from policyrag.settings import Settings
 from retriever.index_dir import IndexFolderError
+from retriever.milvus_conn import MilvusUnavailableError
 from retriever.search import Searcher
 from retriever.store import IndexStoreError, load_index
 
@@ -201,8 +202,10 @@ def register_uploads(app: FastAPI, settings: Settings, searcher: Searcher) -> No
                 for path in written:  # the corpus folder goes back to what the index holds
                     path.unlink(missing_ok=True)
                 status = 409 if isinstance(exc, IndexFolderError) else 422
+                status = 503 if isinstance(exc, MilvusUnavailableError) else status
                 return JSONResponse(
                     status_code=status,
+                    headers={"Retry-After": "5"} if status == 503 else None,
                     content={
                         "detail": f"indexing failed, upload undone: {exc}",
                         "files": [asdict(o) for o in outcomes],
@@ -238,6 +241,17 @@ def register_uploads(app: FastAPI, settings: Settings, searcher: Searcher) -> No
 def _reindex(settings: Settings, searcher: Searcher) -> BuildReport:
     """Bring the index up to date with the corpus folders and switch ``searcher`` to it."""
     report = build_index(list(settings.corpus), settings.index_dir, searcher.embedder, progress=False)
-    searcher.reload(load_index(settings.index_dir))
+    backend = searcher.backend
+    if backend.name == "milvus":
+        from retriever.milvus_search import MilvusBackend
+
+        assert isinstance(backend, MilvusBackend)
+        # The local index is the staging copy: publish its changed documents, then read the collection back.
+        published = backend.publish(load_index(settings.index_dir, searchable=False))
+        logger.info("upload published to Milvus: %d documents written, %d chunks deleted",
+                    published.upserted_documents, published.deleted_chunks)  # fmt: skip
+        searcher.reload(backend.reopen())
+    else:
+        searcher.reload(load_index(settings.index_dir))
     logger.info("upload indexed: %d files read, %d chunks", report.files_read, report.stats.chunks)
     return report

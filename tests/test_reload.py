@@ -115,6 +115,6 @@ def test_retrieve_is_candidates_then_rank_under_one_read_lock(
     build_index([tiny_corpus], tmp_path / "idx", fake_embedder, cache_dir=tmp_path / "c", progress=False)
     searcher = Searcher(load_index(tmp_path / "idx"), fake_embedder)
     cands, results = searcher.retrieve("伦理委员会职责", k=3)
-    expected = searcher.rank(searcher.candidates("伦理委员会职责", 50, searcher.allowed_rows()), k=3)
+    expected = searcher.rank(searcher.candidates("伦理委员会职责", 50, searcher.row_filter()), k=3)
     assert results == expected and len(results) == 3
     np.testing.assert_array_equal(cands.dense[1], searcher.candidates("伦理委员会职责", 50).dense[1])

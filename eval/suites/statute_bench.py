@@ -93,7 +93,7 @@ def rank_all(
 ) -> dict[str, list[list[str]]]:
     """Ranked distinct units per method and question (current laws only, depth 100)."""
     chunks = searcher.index.chunks
-    allowed = searcher.allowed_rows()
+    allowed = searcher.row_filter()
     ranked: dict[str, list[list[str]]] = defaultdict(list)
     for q in tqdm(questions, desc="statute questions", unit="q", disable=not progress):
         cands = searcher.candidates(normalise_query(q.question), DEPTH, allowed)
