@@ -26,7 +26,7 @@ from tqdm import tqdm
 from indexer.catalog import CATALOG_NAME, load_catalogs
 from indexer.chunking import budget_for_window
 from indexer.embed_cache import EmbeddingCache
-from indexer.parallel import cut_terms, default_workers, read_and_ingest
+from indexer.parallel import count_tokens, cut_terms, default_workers, read_and_ingest
 from indexer.pipeline import BuildMemo, Corpus, FileIngest, IngestStats, assemble, check_strict
 from indexer.reading import scan_sources
 from models.embedders import Embedder
@@ -206,7 +206,14 @@ def ingest_corpus(
         ingests.append(ingest)
     catalog = load_catalogs({p if p.is_dir() else p.parent for p in paths})
     corpus = assemble(
-        ingests, budget=budget, catalog=catalog, where=paths, skipped=skipped, problems=scan.problems, memo=memo
+        ingests,
+        budget=budget,
+        catalog=catalog,
+        where=paths,
+        skipped=skipped,
+        problems=scan.problems,
+        memo=memo,
+        count_many=lambda texts, tok: count_tokens(texts, tok, workers=workers, progress=progress),
     )
     stages["assemble"] = time.perf_counter() - started  # merge copies, dictionary, chunks
     return corpus, records, ingests, len(results)

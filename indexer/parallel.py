@@ -104,9 +104,32 @@ def _terms_of(texts: list[str]) -> list[list[str]]:
     return [_worker_tokenizer.terms(t) for t in texts]
 
 
+def _counts_of(texts: list[str]) -> list[int]:
+    assert _worker_tokenizer is not None, "worker started without its tokenizer"
+    return [_worker_tokenizer.count(t) for t in texts]
+
+
 def _batches(texts: Sequence[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(texts), size):
         yield list(texts[start : start + size])
+
+
+def count_tokens(
+    texts: Sequence[str], tokenizer: JiebaTokenizer, *, workers: int, progress: bool | None = None
+) -> list[int]:
+    """jieba token counts (``tokenizer.count``, the chunker's measure) of each text, in order."""
+    out: list[int] = []
+    with _bar(len(texts), "token counts", "unit", progress) as bar:
+        if workers <= 1 or len(texts) < MIN_TEXTS:
+            for text in texts:
+                out.append(tokenizer.count(text))
+                bar.update(1)
+            return out
+        with _pool(workers, _start_tokenizer, (tokenizer.user_words,)) as pool:
+            for counts in pool.map(_counts_of, _batches(texts, _TERMS_BATCH)):
+                out.extend(counts)
+                bar.update(len(counts))
+    return out
 
 
 def cut_terms(

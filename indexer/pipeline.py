@@ -237,10 +237,13 @@ def assemble(
     skipped: Sequence[SkippedFile] = (),
     problems: Sequence[str] = (),
     memo: BuildMemo | None = None,
+    count_many: Callable[[list[str], JiebaTokenizer], list[int]] | None = None,
 ) -> Corpus:
     """Merge the files' logical documents into de-duplicated documents and cut them into chunks.
 
     ``memo`` carries sketches and token counts from a previous build (and collects this build's).
+    ``count_many`` counts the units' tokens ahead of chunking (``indexer.parallel.count_tokens``: in worker
+    processes); the chunks are the same either way.
     """
     logical = [doc for f in files for doc in f.logical]
     fronts = {f.name: f.front for f in files if f.front is not None}
@@ -291,10 +294,14 @@ def assemble(
     documents = mark_superseded(documents)
     all_units: list[Unit] = [m.unit for ms in merged_units.values() for m in ms]
     tokenizer = JiebaTokenizer(domain_terms([d.title for d in documents] + [u.text for u in all_units]))
-    count: Callable[[str], int] = tokenizer.count
+    counts = CountMemo(tokenizer, memo.counts_for(dictionary_key(tokenizer.user_words)) if memo else None)
     if memo is not None:
-        memo.counts = CountMemo(tokenizer, memo.counts_for(dictionary_key(tokenizer.user_words)))
-        count = memo.counts
+        memo.counts = counts
+    if count_many is not None:
+        # The chunker's first question for every unit: how many tokens has its whole text?
+        todo = counts.missing("\n".join(m.unit.paragraphs) for ms in merged_units.values() for m in ms)
+        counts.add(todo, count_many(todo, tokenizer))
+    count: Callable[[str], int] = counts
     chunks: list[Chunk] = []
     for info in documents:
         chunks.extend(chunk_units(info, merged_units[info.doc_id], budget=budget, count_tokens=count))

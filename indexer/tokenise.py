@@ -45,8 +45,22 @@ class CountMemo:
         self.known = known or {}
         self.used: dict[str, int] = {}
 
+    @staticmethod
+    def key(text: str) -> str:
+        """The memo's key of ``text``."""
+        return hashlib.blake2b(text.encode("utf-8"), digest_size=12).hexdigest()
+
+    def missing(self, texts: Iterable[str]) -> list[str]:
+        """The distinct texts of ``texts`` not counted yet, in order."""
+        return [t for t in dict.fromkeys(texts) if self.key(t) not in self.known]
+
+    def add(self, texts: Iterable[str], counts: Iterable[int]) -> None:
+        """Counts made elsewhere (worker processes) with this memo's tokenizer."""
+        for text, n in zip(texts, counts, strict=True):
+            self.known[self.key(text)] = n
+
     def __call__(self, text: str) -> int:
-        key = hashlib.blake2b(text.encode("utf-8"), digest_size=12).hexdigest()
+        key = self.key(text)
         if key not in self.known:
             self.known[key] = self.tokenizer.count(text)
         self.used[key] = self.known[key]
