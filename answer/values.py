@@ -192,6 +192,34 @@ def urls(text: str) -> list[str]:
     return _URL.findall(text)
 
 
+# An enumeration: three or more short items joined by 、 (智能政务、智能交通、智能安防), the last may follow 和/及.
+_ENUMERATION = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]{2,12}(?:、[\u4e00-\u9fffA-Za-z0-9]{2,12}){2,}")
+_ITEM_FILLER = frozenset("等 等等 其他 其它 以及 和 及 与 或 方面 领域 工作".split())
+
+
+def list_items(text: str) -> list[str]:
+    """The items after the first of each enumeration in ``text`` (the first item's start is not delimited)."""
+    items: list[str] = []
+    for match in _ENUMERATION.finditer(text):
+        items += [re.sub(r"^(?:和|及|以及|与)|等.*$", "", item) for item in match.group(0).split("、")[1:]]
+    return [item for item in items if len(item) >= 2]
+
+
+def unlisted_items(claim: str, haystack: str, cut: Callable[[str], list[str]]) -> list[str]:
+    """Items of the claim's enumerations whose words the haystack does not hold — when that is most of them.
+
+    A small model asked 哪些 fills a list with plausible names that its quote never gives; one paraphrased
+    item in a copied list is tolerated, a list whose items are mostly absent from the quote is invented.
+    """
+    missing = []
+    items = list_items(claim)
+    for item in items:
+        words = [w for w in cut(item) if len(w) >= 2 and w not in _ITEM_FILLER]
+        if words and not all(w in haystack for w in words):
+            missing.append(item)
+    return missing if 2 * len(missing) > len(items) else []
+
+
 def _place_in(place: str, haystack: str) -> bool:
     return place in haystack or (len(place) > 2 and _PLACE_SUFFIX.sub("", place) in haystack)
 
@@ -202,7 +230,8 @@ def ungrounded(
     """Values in ``claim`` that ``haystack`` (its cited quotes and citations) does not hold.
 
     Numbers are compared by value; organisations by their name (the word before the suffix
-    included); places with or without their 市/省/区 suffix; people and web addresses verbatim.
+    included); places with or without their 市/省/区 suffix; people and web addresses verbatim; the
+    items of an enumeration by their words, when most of them are missing (``unlisted_items``).
     ``ignore``: words that are never values here (the question's own generic words).
     """
     skip = set(ignore)
@@ -217,4 +246,5 @@ def ungrounded(
     missing += [p for p in places(claim, tagger) if p not in skip and not _place_in(p, haystack)]
     missing += [p for p in people(claim, tagger) if p not in skip and p not in haystack]
     missing += [u for u in urls(claim) if u not in haystack]
+    missing += [i for i in unlisted_items(claim, haystack, cut) if i not in skip]
     return list(dict.fromkeys(missing))

@@ -26,9 +26,9 @@ from tqdm import tqdm
 from indexer.catalog import CATALOG_NAME, load_catalogs
 from indexer.chunking import budget_for_window
 from indexer.embed_cache import EmbeddingCache
-from indexer.pipeline import BuildMemo, Corpus, FileIngest, IngestStats, assemble, check_strict, ingest_file
+from indexer.parallel import cut_terms, default_workers, read_and_ingest
+from indexer.pipeline import BuildMemo, Corpus, FileIngest, IngestStats, assemble, check_strict
 from indexer.reading import scan_sources
-from indexer.sources import read_sources
 from models.embedders import Embedder
 from retriever.dense import HNSW_THRESHOLD, DenseIndex
 from retriever.index_dir import (
@@ -63,6 +63,7 @@ class BuildReport:
     files_removed: int = 0  # files of the previous index that are no longer given
     up_to_date: bool = False  # nothing changed: the index was left as it was
     previous: str = field(default="none")  # what the previous index was used for: none | reused | <why not>
+    stage_seconds: dict[str, float] = field(default_factory=dict)  # wall time by stage (read, assemble, embed …)
 
 
 def corpus_fingerprint(paths: Sequence[Path]) -> str:
@@ -168,12 +169,17 @@ def ingest_corpus(
     *,
     strict: bool = False,
     progress: bool | None = None,
+    workers: int = 1,
+    stages: dict[str, float] | None = None,
 ) -> tuple[Corpus, list[SourceRecord], list[FileIngest], int]:
     """Records, ingest results and the assembled corpus; unchanged files come from ``previous``, the others are
-    read (a file that cannot be read is skipped and gets no record, so the next build tries it again).
+    read, by ``workers`` processes (a file that cannot be read is skipped and gets no record, so the next build
+    tries it again). ``stages`` collects the wall time of reading and of assembling.
 
     Returns ``(corpus, records, ingests, files_read)``.
     """
+    stages = stages if stages is not None else {}
+    started = time.perf_counter()
     old = {r.path: r for r in previous.index.manifest.sources} if previous else None
     scan = scan_sources(paths)
     known: dict[Path, tuple[SourceRecord | None, FileIngest | None]] = {}
@@ -182,9 +188,11 @@ def ingest_corpus(
         cached = previous.ingests.get((record.name, record.sha256)) if previous and record else None
         known[path] = (record, cached)
     to_read = [path for path, (_, cached) in known.items() if cached is None]
-    results, skipped = read_sources(to_read, progress=progress)
+    results, skipped = read_and_ingest(to_read, workers=workers, progress=progress)
     check_strict(strict, skipped, scan.problems)
-    fresh = {path: ingest_file(path, result) for path, result in results}
+    fresh = dict(results)
+    stages["read"] = time.perf_counter() - started
+    started = time.perf_counter()
     records: list[SourceRecord] = []
     ingests: list[FileIngest] = []
     for path, (record, cached) in known.items():
@@ -200,6 +208,7 @@ def ingest_corpus(
     corpus = assemble(
         ingests, budget=budget, catalog=catalog, where=paths, skipped=skipped, problems=scan.problems, memo=memo
     )
+    stages["assemble"] = time.perf_counter() - started  # merge copies, dictionary, chunks
     return corpus, records, ingests, len(results)
 
 
@@ -222,6 +231,7 @@ def build_index(
     incremental: bool = True,
     lock_wait: float = 0.0,
     strict: bool = False,
+    workers: int | None = None,
 ) -> BuildReport:
     """Make ``index_dir`` an index of exactly ``paths`` (files that are gone are dropped), atomically.
 
@@ -230,7 +240,8 @@ def build_index(
     cannot be read are skipped (listed in ``stats.skipped``, tried again by the next build); with
     ``strict`` they abort the build. The index folder must not be inside a source folder, and must
     be new, empty or an index. Another build holding the folder → ``IndexFolderError`` after
-    ``lock_wait`` seconds. This is also what the server calls after an upload.
+    ``lock_wait`` seconds. ``workers``: processes for reading and BM25 terms (None: one per core; the result
+    does not depend on it). This is also what the server calls after an upload.
     """
     started = time.perf_counter()
     index_dir = index_dir.absolute()
@@ -256,6 +267,7 @@ def build_index(
                 progress=progress,
                 hnsw_threshold=hnsw_threshold,
                 strict=strict,
+                workers=workers or default_workers(),
             )
     except BaseException:
         if created:  # a failed first build leaves nothing behind (not even the folder and its lock file)
@@ -308,11 +320,14 @@ def _build(
     progress: bool,
     hnsw_threshold: int,
     strict: bool,
+    workers: int,
 ) -> BuildReport:
     """Ingest (reusing what ``previous`` holds), embed what is new, index and save. Call under the build lock."""
     memo = previous.memo if previous else BuildMemo()
+    stages: dict[str, float] = {}
     corpus, records, ingests, files_read = ingest_corpus(
-        paths, budget, previous, memo, strict=strict, progress=None if progress else False
+        paths, budget, previous, memo, strict=strict, progress=None if progress else False, workers=workers,
+        stages=stages,
     )
     logger.info(
         "ingested %d files (%d read, %d unchanged) → %d documents, %d units, %d chunks",
@@ -327,8 +342,17 @@ def _build(
     vectors, reused, embed_seconds = _vectors(
         [c.embed_text for c in corpus.chunks], previous, cache, embedder, progress=progress
     )
+    stages["embed"] = embed_seconds
+    mark = time.perf_counter()
+    terms = _terms(corpus, previous, workers=workers, progress=progress)
+    stages["terms"] = time.perf_counter() - mark
+    mark = time.perf_counter()
     dense = DenseIndex(embedder.dim, hnsw_threshold=hnsw_threshold).build(vectors)
-    bm25 = BM25Index().build(_terms(corpus, previous))
+    stages["dense_index"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    bm25 = BM25Index().build(terms)
+    stages["bm25_index"] = time.perf_counter() - mark
+    mark = time.perf_counter()
     manifest = Manifest(
         format_version=FORMAT_VERSION,
         embedder=embedder.name,
@@ -365,7 +389,9 @@ def _build(
             MEMO: gzip.compress(json.dumps(memo.to_json()).encode(), compresslevel=1, mtime=0),
         },
     )
+    stages["save"] = time.perf_counter() - mark
     removed = len({r.path for r in previous.index.manifest.sources} - {r.path for r in records}) if previous else 0
+    logger.info("build stages (s): %s", ", ".join(f"{k} {v:.1f}" for k, v in stages.items()))
     return BuildReport(
         index_dir,
         manifest,
@@ -377,6 +403,7 @@ def _build(
         removed,
         False,
         how,
+        {k: round(v, 2) for k, v in stages.items()},
     )
 
 
@@ -402,7 +429,7 @@ def _vectors(
     return vectors, reused, seconds
 
 
-def _terms(corpus: Corpus, previous: _Previous | None) -> list[list[str]]:
+def _terms(corpus: Corpus, previous: _Previous | None, *, workers: int, progress: bool) -> list[list[str]]:
     """BM25 terms per chunk; reused from the previous index for unchanged texts when the user dictionary is the same
     (the dictionary changes jieba's cut of any text, so with a new one every text is cut again)."""
     reuse: dict[str, list[str]] = {}
@@ -412,4 +439,8 @@ def _terms(corpus: Corpus, previous: _Previous | None) -> list[list[str]]:
         and previous.index.tokenizer.user_words == corpus.tokenizer.user_words
     ):
         reuse = {c.embed_text: t for c, t in zip(previous.index.chunks, previous.index.bm25.terms, strict=True)}
-    return [reuse.get(c.embed_text) or corpus.tokenizer.terms(c.embed_text) for c in corpus.chunks]
+    texts = [c.embed_text for c in corpus.chunks]
+    missing = sorted({t for t in texts if t not in reuse})
+    cut = cut_terms(missing, corpus.tokenizer, workers=workers, progress=None if progress else False)
+    reuse.update(zip(missing, cut, strict=True))
+    return [reuse[t] for t in texts]

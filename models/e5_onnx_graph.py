@@ -14,6 +14,7 @@ named ``MatMul`` nodes to int8 with one scale per output channel.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -43,14 +44,17 @@ def build_encoder_graph(weights: E5Weights):  # type: ignore[no-untyped-def]
         inits.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
         return name
 
-    def node(op: str, inputs: list[str], output: str, **attrs: object) -> str:
+    def node(op: str, inputs: list[str], output: str, **attrs: Any) -> str:
         nodes.append(helper.make_node(op, inputs, [output], name=output, **attrs))
         return output
 
     def layer_norm(x: str, w: str, b: str, out: str) -> str:
         return node(
-            "LayerNormalization", [x, init(f"{out}.w", weights.vector(w)), init(f"{out}.b", weights.vector(b))], out,
-            axis=-1, epsilon=shape.eps,
+            "LayerNormalization",
+            [x, init(f"{out}.w", weights.vector(w)), init(f"{out}.b", weights.vector(b))],
+            out,
+            axis=-1,
+            epsilon=shape.eps,
         )
 
     def linear(x: str, prefix: str, out: str) -> str:
@@ -78,12 +82,24 @@ def build_encoder_graph(weights: E5Weights):  # type: ignore[no-untyped-def]
     x = layer_norm("embeds", "emb.ln.w", "emb.ln.b", "emb.out")
     for i in range(shape.layers):
         p = f"l{i}"
-        q = node("Transpose", [node("Reshape", [linear(x, f"{p}.q", f"{p}.q.y"), "split_heads"], f"{p}.q.h")],
-                 f"{p}.q.t", perm=[0, 2, 1, 3])
-        k = node("Transpose", [node("Reshape", [linear(x, f"{p}.k", f"{p}.k.y"), "split_heads"], f"{p}.k.h")],
-                 f"{p}.k.t", perm=[0, 2, 3, 1])
-        v = node("Transpose", [node("Reshape", [linear(x, f"{p}.v", f"{p}.v.y"), "split_heads"], f"{p}.v.h")],
-                 f"{p}.v.t", perm=[0, 2, 1, 3])
+        q = node(
+            "Transpose",
+            [node("Reshape", [linear(x, f"{p}.q", f"{p}.q.y"), "split_heads"], f"{p}.q.h")],
+            f"{p}.q.t",
+            perm=[0, 2, 1, 3],
+        )
+        k = node(
+            "Transpose",
+            [node("Reshape", [linear(x, f"{p}.k", f"{p}.k.y"), "split_heads"], f"{p}.k.h")],
+            f"{p}.k.t",
+            perm=[0, 2, 3, 1],
+        )
+        v = node(
+            "Transpose",
+            [node("Reshape", [linear(x, f"{p}.v", f"{p}.v.y"), "split_heads"], f"{p}.v.h")],
+            f"{p}.v.t",
+            perm=[0, 2, 1, 3],
+        )
         scores = node("Mul", [node("MatMul", [q, k], f"{p}.qk"), "scale"], f"{p}.qk.scaled")
         probs = node("Softmax", [node("Add", [scores, "mask_bias"], f"{p}.qk.masked")], f"{p}.probs", axis=-1)
         ctx = node("Transpose", [node("MatMul", [probs, v], f"{p}.ctx.h")], f"{p}.ctx.t", perm=[0, 2, 1, 3])
@@ -92,8 +108,9 @@ def build_encoder_graph(weights: E5Weights):  # type: ignore[no-untyped-def]
         x = layer_norm(node("Add", [x, attn], f"{p}.res1"), f"{p}.aln.w", f"{p}.aln.b", f"{p}.aln")
         mid = linear(x, f"{p}.fi", f"{p}.fi.y")
         erf = node("Erf", [node("Mul", [mid, "inv_sqrt2"], f"{p}.gelu.s")], f"{p}.gelu.erf")
-        gelu = node("Mul", [node("Mul", [mid, "half"], f"{p}.gelu.h"), node("Add", [erf, "one"], f"{p}.gelu.e1")],
-                    f"{p}.gelu")
+        gelu = node(
+            "Mul", [node("Mul", [mid, "half"], f"{p}.gelu.h"), node("Add", [erf, "one"], f"{p}.gelu.e1")], f"{p}.gelu"
+        )
         ffn = linear(gelu, f"{p}.fo", f"{p}.fo.y")
         x = layer_norm(node("Add", [x, ffn], f"{p}.res2"), f"{p}.oln.w", f"{p}.oln.b", f"{p}.oln")
 

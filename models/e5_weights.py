@@ -90,7 +90,7 @@ class E5Weights:
 
     def vector(self, name: str, rows: int | None = None) -> np.ndarray:
         """An fp32 tensor, reshaped to ``(rows, -1)`` when ``rows`` is given."""
-        arr = self.vectors[name]
+        arr: np.ndarray = self.vectors[name]
         return arr.reshape(rows, -1) if rows is not None else arr
 
 
@@ -105,7 +105,7 @@ class _Cursor:
         return values
 
     def array(self, dtype: type, count: int) -> np.ndarray:
-        arr = np.frombuffer(self.data, dtype=dtype, count=count, offset=self.pos)
+        arr: np.ndarray = np.frombuffer(self.data, dtype=dtype, count=count, offset=self.pos)
         self.pos += arr.nbytes
         return arr
 

@@ -7,6 +7,7 @@ so ``e5-small`` users never pay for importing torch.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -79,6 +80,13 @@ def resolve_device(device: str | None) -> str:
     return device
 
 
+def _cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def _unknown(name: str) -> UnknownEmbedderError:
     return UnknownEmbedderError(f"unknown embedder {name!r}; valid names: {', '.join(EMBEDDER_NAMES)}")
 
@@ -110,7 +118,7 @@ def create_embedder(
 
         if device is not None and device != "cpu":
             logger.debug("e5-small-int8 runs on CPU only; ignoring device=%r", device)
-        return E5Int8Embedder(fetch_model(models_dir))
+        return E5Int8Embedder(fetch_model(models_dir), workers=_cores())
 
     if name == EMBEDDINGGEMMA:
         return SentenceTransformerEmbedder(

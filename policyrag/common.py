@@ -44,7 +44,23 @@ def open_searcher(settings: Settings):  # type: ignore[no-untyped-def]
     index, backend = open_index(settings.index_location())
     embedder = create_embedder(index.manifest.embedder, models_dir=settings.models_dir, device=settings.device)
     fusion = FusionConfig(settings.fusion, settings.dense_weight, settings.bm25_weight, settings.rrf_k)
-    return Searcher(index, embedder, fusion=fusion, authority_boost=settings.authority_boost, backend=backend)
+    return Searcher(
+        index,
+        embedder,
+        fusion=fusion,
+        authority_boost=settings.authority_boost,
+        backend=backend,
+        adapter=query_adapter(settings, index),
+    )
+
+
+def query_adapter(settings: Settings, index):  # type: ignore[no-untyped-def]
+    """The configured query adapter for ``index``'s embedder, or None (AdapterError when it does not fit)."""
+    from retriever.adapter import load_adapter
+
+    if not settings.query_adapter:
+        return None
+    return load_adapter(settings.query_adapter, embedder=index.manifest.embedder)
 
 
 def text_problem(text: str, what: str) -> str | None:

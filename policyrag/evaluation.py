@@ -101,6 +101,8 @@ def add_eval_parser(sub: Any, add_common: Any) -> None:
         "--formats", type=Path, default=DEFAULT_FORMATS, help="ingest: format fixtures (default: %(default)s)"
     )
     p.add_argument("--ocr", action="store_true", help="ingest: also time OCR of the scanned PDF")
+    p.add_argument("--embedder", help="statutes/perf: embedder of the law index (default: the settings', auto)")
+    p.add_argument("--no-adapter", action="store_true", help="statutes: leave out the query-adapter rows")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--minutes", type=float, default=10.0, help="soak: how long (default 10, at most 60)")
     p.add_argument("--concurrency", type=int, default=20, help="soak: concurrent clients (default 20, at most 50)")
@@ -112,21 +114,25 @@ def _missing(*paths: Path) -> str | None:
     return f"skipped: {', '.join(absent)} not found (see ../shared/README.md)" if absent else None
 
 
-def law_index(laws: Path, work_dir: Path, *, models_dir: Path, progress: bool, out: TextIO) -> Path:
-    """The law collection's index under ``work_dir``, built (embeddings cached) when missing or stale."""
+def law_index(
+    laws: Path, work_dir: Path, *, models_dir: Path, progress: bool, out: TextIO, embedder_name: str = "auto"
+) -> Path:
+    """The law collection's index under ``work_dir`` (``laws-index-<embedder>``), built (embeddings cached) when
+    missing or stale."""
     from indexer.build import build_index, corpus_fingerprint
-    from models.embedders import E5_SMALL, create_embedder
+    from models.embedders import create_embedder, cuda_available, resolve_embedder_name
     from retriever.store import IndexStoreError, read_manifest
 
-    index_dir = work_dir / "laws-index"
+    name = resolve_embedder_name(embedder_name, cuda_available())
+    index_dir = work_dir / f"laws-index-{name.replace('/', '_').replace(':', '_')}"
     try:
         manifest = read_manifest(index_dir)
-        if manifest.corpus_fingerprint == corpus_fingerprint([laws]) and manifest.embedder == E5_SMALL:
+        if manifest.corpus_fingerprint == corpus_fingerprint([laws]) and manifest.embedder == name:
             return index_dir
     except IndexStoreError:
         pass
     print(f"building the law index at {index_dir} (embeddings cached under {work_dir / '.embcache'})", file=out)
-    embedder = create_embedder(E5_SMALL, models_dir=models_dir)
+    embedder = create_embedder(name, models_dir=models_dir)
     report = build_index([laws], index_dir, embedder, progress=progress)
     print(
         f"law index: {report.stats.documents} documents ({report.stats.superseded_documents} superseded), "
@@ -141,6 +147,7 @@ def run_statutes(args: argparse.Namespace, out: TextIO) -> int:
     from eval.common.statutes import load_stard
     from eval.suites.statute_bench import evaluate_statutes, format_statutes
     from models.embedders import create_embedder
+    from retriever.adapter import default_adapter_for, load_adapter
     from retriever.search import Searcher
     from retriever.store import load_index
 
@@ -150,11 +157,21 @@ def run_statutes(args: argparse.Namespace, out: TextIO) -> int:
         return 0
     settings = settings_from_args(args)
     index_dir = law_index(
-        args.laws, args.work_dir, models_dir=settings.models_dir, progress=not args.no_progress, out=out
+        args.laws,
+        args.work_dir,
+        models_dir=settings.models_dir,
+        progress=not args.no_progress,
+        out=out,
+        embedder_name=args.embedder or settings.embedder,
     )
     index = load_index(index_dir)
-    searcher = Searcher(index, create_embedder(index.manifest.embedder, models_dir=settings.models_dir))
-    report = evaluate_statutes(searcher, load_stard(args.stard), progress=not args.no_progress)
+    embedder = create_embedder(index.manifest.embedder, models_dir=settings.models_dir)
+    searcher = Searcher(index, embedder)
+    adapted = None
+    adapter_name = settings.query_adapter or default_adapter_for(embedder.name)
+    if adapter_name and not args.no_adapter:
+        adapted = Searcher(index, embedder, adapter=load_adapter(adapter_name, embedder=embedder.name))
+    report = evaluate_statutes(searcher, load_stard(args.stard), progress=not args.no_progress, adapted=adapted)
     path = args.out or args.reports / "statutes.json"
     _write(path, report)
     print(format_statutes(report), file=out)

@@ -43,9 +43,12 @@ class Settings(BaseSettings):
     # server, docs/scale-out.md; another process's publish shows a few seconds later).
     milvus_consistency: str = Field("Strong", pattern=r"^(Strong|Session|Bounded|Eventually)$")
     device: str | None = None
+    workers: int | None = Field(None, ge=1, le=256)  # build processes for reading and BM25 terms; None: one per core
     fusion: str = "convex"
     dense_weight: float = Field(1.0, ge=0.0)
     bm25_weight: float = Field(0.05, ge=0.0)
+    # A learned map on query vectors (retriever/adapter.py): a shipped name (stard-e5-small-int8) or an .npz path.
+    query_adapter: str | None = None
     authority_boost: float = Field(0.0, ge=0.0, le=1.0)  # retriever/rerank.py; 0.02 suits statute collections
     rrf_k: int = Field(60, ge=1)
     generator: str = "auto"

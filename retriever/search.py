@@ -12,6 +12,7 @@ import numpy as np
 
 from indexer.normalise import normalise_query
 from models.embedders import Embedder
+from retriever.adapter import QueryAdapter
 from retriever.backend import LocalBackend, SearchBackend
 from retriever.docfilter import FilterError, matching_documents
 from retriever.fusion import FusionConfig, fuse
@@ -88,6 +89,7 @@ class Searcher:
         fusion: FusionConfig | None = None,
         authority_boost: float = 0.0,
         backend: SearchBackend | None = None,
+        adapter: QueryAdapter | None = None,
     ) -> None:
         self.backend: SearchBackend = backend or LocalBackend(index)
         if embedder.name != index.manifest.embedder:
@@ -102,6 +104,9 @@ class Searcher:
         self.embedder = embedder
         self.fusion = fusion or FusionConfig()
         self.authority_boost = authority_boost
+        if adapter is not None and (adapter.embedder != embedder.name or adapter.matrix.shape[0] != embedder.dim):
+            raise ValueError(f"query adapter {adapter.name!r} is for {adapter.embedder!r}, not {embedder.name!r}")
+        self.adapter = adapter
         self.lock = ReadWriteLock()  # searches read, reload() writes: a search never sees half a reload
         self._derive(index)
 
@@ -176,7 +181,10 @@ class Searcher:
         none = (np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64))
         dense = none
         if mode != "bm25":
-            dense = self.backend.dense_search(self.embedder.encode_queries([query])[0], depth, allowed)
+            qvec = self.embedder.encode_queries([query])
+            if self.adapter is not None:
+                qvec = self.adapter.apply(qvec)
+            dense = self.backend.dense_search(qvec[0], depth, allowed)
         bm25 = none
         if mode != "dense":
             bm25 = self.backend.sparse_search(self.index.tokenizer.terms(query), depth, allowed)

@@ -16,6 +16,7 @@ from typing import Any
 
 import indexer.build
 import indexer.embed_cache
+import indexer.parallel
 import retriever.index_dir
 import retriever.store
 from retriever.store import IndexStoreError
@@ -29,7 +30,7 @@ def _die() -> None:
 def arm(stage: str, embedder: FakeEmbedder, ready: Path | None) -> None:
     """Patch the build so that it dies (or dawdles) at ``stage``."""
     if stage == "ingest":
-        indexer.build.ingest_file = lambda *args: _die()  # type: ignore[assignment,misc,return-value]
+        indexer.parallel.ingest_file = lambda *args: _die()  # type: ignore[assignment,misc,return-value]
     elif stage == "embed":
         embedder.encode_documents = lambda texts, **kw: _die()  # type: ignore[method-assign,assignment,misc]
     elif stage == "cache-shard":  # a half-written embedding cache shard

@@ -255,14 +255,14 @@ def test_performance_marks_targets_met_and_not_met() -> None:
     assert "| corpus | yes | 4.3 s | 767 MB | 839 MB | 841 MB | 31 |" in text
     assert "**14.2 chunks/s**" in text and "CPU utilisation 96%" in text
     assert "not measured here" in text and "≈ 40 chunks/s" in text  # 67,585 / (1,800 − 120) s
-    assert "contention" not in text
+    assert "other processes' CPU" not in text
     assert (
         "- laws: from an empty cache, embedding (≈ 79.3 min, projected, 1.93 of 2 cores busy) against 117 s for all other stages"
         in text
     )
     busy = json.loads(json.dumps(PERF))
     busy["scales"][1]["search_ms"]["other_cores_busy"] = 0.8
-    assert "other processes kept 0.8 of 2 cores busy during the laws search" in render_performance(busy)
+    assert "other processes' CPU (cores of 2): laws search 0.8." in render_performance(busy)
     compact = render_performance(PERF, compact=True)
     assert "Where the indexing time goes" not in compact and "**not met**" in compact
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import indexer.build
+import indexer.parallel
 from indexer.build import build_index
 from retriever.store import LoadedIndex, load_index
 from tests.conftest import PLAN, REGULATION_CLEAN, REGULATION_TRADITIONAL, FakeEmbedder
@@ -35,13 +36,13 @@ def _corpus(folder: Path) -> Path:
 def read_files(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Names of the files the build reads and ingests anew."""
     names: list[str] = []
-    original = indexer.build.ingest_file
+    original = indexer.parallel.ingest_file
 
     def counting(path: Path, read):  # type: ignore[no-untyped-def]
         names.append(path.name)
         return original(path, read)
 
-    monkeypatch.setattr(indexer.build, "ingest_file", counting)
+    monkeypatch.setattr(indexer.parallel, "ingest_file", counting)  # small corpora are read in process
     return names
 
 

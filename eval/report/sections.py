@@ -105,8 +105,27 @@ def statute_table(data: Report) -> str:
     if any(m.get("held_out") for m in methods):
         header.append(f"R@10 held out ({data.get('held_out_questions', '?')} q)")
         for row, m in zip(rows, methods, strict=True):
-            row.append(num((m.get("held_out") or {}).get("R@10")))
+            cell = num((m.get("held_out") or {}).get("R@10"))
+            if "adapter" in m.get("name", "") and data.get("adapter_held_out_questions") is not None:
+                # The adapter's own unseen questions: neither the fusion's nor the adapter's training questions.
+                cell += f" ({data['adapter_held_out_questions']} q)"
+            row.append(cell)
     return table(header, rows)
+
+
+def held_out_target_line(data: Report) -> str | None:
+    """Issue 12's target: hybrid (+ adapter, when there is one) R@10 ≥ 0.62 on questions not used for any tuning."""
+    goal = data.get("held_out_target")
+    if goal is None:
+        return None
+    methods = {m.get("name"): m for m in data.get("methods", [])}
+    name = "hybrid+adapter" if "hybrid+adapter" in methods else "hybrid"
+    value = (methods.get(name, {}).get("held_out") or {}).get("R@10")
+    if value is None:
+        return None
+    n = data.get("adapter_held_out_questions") if name == "hybrid+adapter" else data.get("held_out_questions")
+    verdict = "**met**" if value >= goal else "**not met**"
+    return f"- target `{name}` R@10 on questions not used for any tuning ≥ {goal:.2f}: {verdict} ({value:.3f}, {n} q)"
 
 
 def render_statutes(data: Report | None, reason: str = "", *, level: int = 2, compact: bool = False) -> str:
@@ -128,6 +147,9 @@ def render_statutes(data: Report | None, reason: str = "", *, level: int = 2, co
     ]
     if data.get("target"):
         parts += ["", *target_lines(data["target"], data.get("methods", []))]
+    held_line = held_out_target_line(data)
+    if held_line:
+        parts.append(held_line)
     if data.get("anchors"):
         anchors = "; ".join(f"{k} {v:.3f}" for k, v in data["anchors"].items())
         parts += ["", f"Reference points (anchors): {anchors}."]

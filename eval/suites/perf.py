@@ -127,6 +127,7 @@ def measure_scale(
                 "embedded_vectors",
                 "peak_rss_mb",
                 "stages",
+                "build_stages",
                 "cores_busy",
                 "other_cores_busy",
             )
@@ -144,6 +145,25 @@ def measure_scale(
         thr["projected_cold_build_seconds"] = round(non_embed + thr["projected_cold_embed_seconds"], 1)
         scale["embed_throughput"] = thr
     return scale
+
+
+def measure_embedders(
+    names: Sequence[str], texts: Sequence[str], embedder_for: Callable[[str], Embedder], *, sample: int
+) -> list[dict[str, Any]]:
+    """Passages/s of each embedder on one seeded sample of ``texts`` (encoded directly, no cache), one after another."""
+    from eval.suites.perf_build import measure_throughput
+
+    rows = []
+    for name in names:
+        embedder = embedder_for(name)
+        # Warm-up large enough to start e5-small-int8's worker processes: their start is not throughput.
+        embedder.encode_documents(list(texts[:96]))
+        row = measure_throughput(embedder, texts, sample=sample)
+        tokens = sum(embedder.count_tokens(t) for t in random.Random(0).sample(list(texts), min(sample, len(texts))))
+        row["tokens_per_s"] = round(tokens / row["seconds"], 1)
+        rows.append({"embedder": embedder.name, **row})
+        logger.info("embedder %s: %.1f passages/s", embedder.name, row["chunks_per_s"])
+    return rows
 
 
 def _save(report: dict[str, Any], out: Path) -> None:
@@ -173,6 +193,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "machine": machine_info(),
         "skipped": [],
         "scales": [],
+        "embedders": [],
         "ask": None,
         "server": [],
         "targets": TARGETS,
@@ -183,17 +204,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     dev = load_questions(DEFAULT_QUESTIONS)
     work = args.work_dir
     scales: list[dict[str, Any]] = report["scales"]
-    scales.append(
-        measure_scale(
-            "corpus",
-            [args.corpus],
-            work / "corpus-index",
-            [q.question for q in dev],
-            build=build,
-            embedder_for=embedder_for,
+    # corpus/, then the same documents as PDF/DOCX/DOC/WPS/HTML/OFD and a scanned PDF (readers and OCR dominate).
+    small = [("corpus", args.corpus), ("mixed", args.formats)]
+    for name, folder in small:
+        if not folder.is_dir():
+            skipped.append(f"{name}: {folder} not found")
+            continue
+        questions = [q.question for q in dev]
+        scales.append(
+            measure_scale(name, [folder], work / f"{name}-index", questions, build=build, embedder_for=embedder_for)
         )
-    )
-    _save(report, args.out)
+        _save(report, args.out)
 
     laws_index = work / "laws-index"
     queries: list[str] = []
@@ -212,6 +233,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             scale["cold_build"] = parse_time_log(args.cold_build_log.read_text(encoding="utf-8", errors="replace"))
             scale["cold_build"]["log"] = display_path(args.cold_build_log)
         scales.append(scale)
+        _save(report, args.out)
+        from eval.suites.perf_build import indexed_texts
+
+        report["embedders"] = measure_embedders(
+            args.compare_embedders, indexed_texts(laws_index), embedder_for, sample=args.embedder_sample
+        )
         _save(report, args.out)
 
     ask_question = next(q.question for q in dev if q.kind == "in_corpus")
@@ -266,6 +293,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models-dir", type=Path, default=ROOT / "models")
     p.add_argument("--embedder", default="auto", help="embedder for the builds (default: auto)")
     p.add_argument("--sample", type=int, default=256, help="chunks in each embedding-throughput sample")
+    p.add_argument(
+        "--formats", type=Path, default=ROOT.parent / "shared" / "datasets" / "formats", help="the mixed-format folder"
+    )
+    p.add_argument(
+        "--compare-embedders",
+        nargs="*",
+        default=["e5-small-int8", "e5-small"],
+        help="embedders whose passages/s are measured on law chunks (default: e5-small-int8 e5-small)",
+    )
+    p.add_argument("--embedder-sample", type=int, default=512, help="law chunks in the per-embedder sample")
     p.add_argument("--ask-questions", type=int, default=20)
     p.add_argument("--cold-build-log", type=Path, help="a `/usr/bin/time -v policyrag index` log of a cold laws build")
     p.add_argument("--skip-laws", action="store_true")

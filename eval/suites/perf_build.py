@@ -141,6 +141,8 @@ def instrumented_build(
         "embedded_vectors": counting.encoded,
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "stages": stages,
+        # build_index's own stage clock (indexer/build.py): reading and BM25 terms include their worker processes.
+        "build_stages": report.stage_seconds,
         "documents": report.manifest.counts["documents"],
         "chunks": chunks,
         "files": report.manifest.counts["files"],
