@@ -23,6 +23,7 @@ from retriever.milvus_conn import (
     is_unavailable,
     release,
 )
+from retriever.milvus_meta import read_rows
 from retriever.milvus_store import CollectionInfo, PublishReport, load, publish, read_info, read_stats
 from retriever.rowfilter import RowFilter, RowMasks, milvus_expr
 from retriever.store import LoadedIndex
@@ -96,8 +97,9 @@ class MilvusBackend:
 
     def rebind(self, index: LoadedIndex) -> MilvusBackend:
         """This backend serving ``index``, a fresh ``reopen()`` of the collection (after a publish)."""
-        stats = read_stats(self.client, self.collection, self.server.uri, self.info.sparse)
-        info = read_info(self.client, self.collection, self.server.uri) or self.info
+        rows = read_rows(self.client, self.collection)
+        stats = read_stats(self.client, self.collection, self.server.uri, self.info.sparse, rows)
+        info = read_info(self.client, self.collection, self.server.uri, rows) or self.info
         row_of = {c.chunk_id: i for i, c in enumerate(index.chunks)}
         backend = MilvusBackend(self.client, self.server, self.collection, index, info, stats, row_of)
         backend.consistency = self.consistency

@@ -25,7 +25,7 @@ from indexer.records import Chunk, DocumentInfo
 from retriever.bm25_sparse import BM25Stats, corpus_stats, doc_vector, stats_from_json, stats_to_json
 from retriever.dense import HNSW_THRESHOLD
 from retriever.milvus_conn import MilvusBackendError, ServerInfo, describe
-from retriever.milvus_meta import MetaCorruptError, create_meta, meta_name, read_blob, write_blobs
+from retriever.milvus_meta import MetaCorruptError, create_meta, meta_name, read_blob, read_rows, write_blobs
 from retriever.milvus_schema import create_collection, switch_index, wait_indexed
 from retriever.store import LoadedIndex, Manifest
 
@@ -99,7 +99,7 @@ def iterate(
         yield from client.query(collection, filter=f"seq >= {lo} and seq < {lo + batch}", output_fields=fields)
 
 
-def read_info(client: Any, collection: str, uri: str) -> CollectionInfo | None:
+def read_info(client: Any, collection: str, uri: str, rows: dict[str, str] | None = None) -> CollectionInfo | None:
     """The collection's ``info`` blob, or None when there is no such collection."""
     if not client.has_collection(collection):
         return None
@@ -109,26 +109,28 @@ def read_info(client: Any, collection: str, uri: str) -> CollectionInfo | None:
         )
     client.load_collection(meta_name(collection))
     try:
-        return _INFO.validate_json(_blob(client, collection, uri, "info"))
+        return _INFO.validate_json(_blob(client, collection, uri, "info", rows))
     except ValidationError as exc:
         raise MetaCorruptError(
             f"the metadata of collection {collection!r} is corrupt (info); {_redo(uri, collection)}"
         ) from exc
 
 
-def read_stats(client: Any, collection: str, uri: str, sparse: bool) -> BM25Stats | None:
+def read_stats(
+    client: Any, collection: str, uri: str, sparse: bool, rows: dict[str, str] | None = None
+) -> BM25Stats | None:
     """The collection's BM25 statistics (None without sparse vectors)."""
     try:
-        return stats_from_json(json.loads(_blob(client, collection, uri, "bm25"))) if sparse else None
+        return stats_from_json(json.loads(_blob(client, collection, uri, "bm25", rows))) if sparse else None
     except (ValueError, KeyError, TypeError) as exc:
         raise MetaCorruptError(
             f"the metadata of collection {collection!r} is corrupt (bm25); {_redo(uri, collection)}"
         ) from exc
 
 
-def _blob(client: Any, collection: str, uri: str, key: str) -> bytes:
+def _blob(client: Any, collection: str, uri: str, key: str, rows: dict[str, str] | None = None) -> bytes:
     try:
-        return read_blob(client, collection, key)
+        return read_blob(client, collection, key, rows)
     except MetaCorruptError as exc:
         raise MetaCorruptError(f"{exc}; {_redo(uri, collection)}") from exc
 
@@ -266,7 +268,11 @@ def load(client: Any, server: ServerInfo, collection: str) -> Loaded:
 
     started = time.perf_counter()
     uri = server.uri
-    info = read_info(client, collection, uri)
+    rows = None
+    if client.has_collection(meta_name(collection)):
+        client.load_collection(meta_name(collection))
+        rows = read_rows(client, collection)  # one query for every blob
+    info = read_info(client, collection, uri, rows)
     if info is None:
         raise MilvusBackendError(
             f"no collection {collection!r} at {uri}; publish one with: policyrag index --backend milvus --uri {uri}"
@@ -277,10 +283,10 @@ def load(client: Any, server: ServerInfo, collection: str) -> Loaded:
             + _redo(uri, collection)
         )
     try:
-        manifest = _MANIFEST.validate_json(_blob(client, collection, uri, "manifest"))
-        documents = _DOCUMENTS.validate_json(_blob(client, collection, uri, "documents"))
-        userdict = _blob(client, collection, uri, "userdict").decode("utf-8")
-        stats = read_stats(client, collection, uri, info.sparse)
+        manifest = _MANIFEST.validate_json(_blob(client, collection, uri, "manifest", rows))
+        documents = _DOCUMENTS.validate_json(_blob(client, collection, uri, "documents", rows))
+        userdict = _blob(client, collection, uri, "userdict", rows).decode("utf-8")
+        stats = read_stats(client, collection, uri, info.sparse, rows)
     except (ValidationError, ValueError, KeyError, TypeError) as exc:
         raise MetaCorruptError(
             f"the metadata of collection {collection!r} is corrupt; {_redo(uri, collection)}"

@@ -1,7 +1,9 @@
 """Against a real Milvus server process: the standalone Milvus 2.3.5 that the PyPI package ``milvus`` bundles,
 started on free loopback ports for this module and stopped after it. Dense search, filters, adding and removing
 documents, and the one line that says why BM25 needs a newer server (2.3 has no sparse vectors; the sparse and
-hybrid paths are tested on Milvus Lite in test_milvus_lite.py)."""
+hybrid paths are tested on Milvus Lite in test_milvus_lite.py). Seen here: a second such server started while
+another one still runs on the machine can panic at start (its components find each other's services); the
+fixture then fails naming the log folder."""
 
 from __future__ import annotations
 
