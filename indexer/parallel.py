@@ -14,6 +14,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -99,14 +100,10 @@ def _start_tokenizer(user_words: tuple[str, ...]) -> None:
     _worker_tokenizer.warm()
 
 
-def _terms_of(texts: list[str]) -> list[list[str]]:
+def _apply(method: str, texts: list[str]) -> list[Any]:
     assert _worker_tokenizer is not None, "worker started without its tokenizer"
-    return [_worker_tokenizer.terms(t) for t in texts]
-
-
-def _counts_of(texts: list[str]) -> list[int]:
-    assert _worker_tokenizer is not None, "worker started without its tokenizer"
-    return [_worker_tokenizer.count(t) for t in texts]
+    apply = getattr(_worker_tokenizer, method)
+    return [apply(t) for t in texts]
 
 
 def _batches(texts: Sequence[str], size: int) -> Iterator[list[str]]:
@@ -114,37 +111,34 @@ def _batches(texts: Sequence[str], size: int) -> Iterator[list[str]]:
         yield list(texts[start : start + size])
 
 
+def _per_text(
+    method: str, texts: Sequence[str], tokenizer: JiebaTokenizer, *, workers: int, progress: bool | None, desc: str
+) -> list[Any]:
+    """``getattr(tokenizer, method)(text)`` for each text, in order; in worker processes when there are enough."""
+    out: list[Any] = []
+    with _bar(len(texts), desc, "text", progress) as bar:
+        if workers <= 1 or len(texts) < MIN_TEXTS:
+            apply = getattr(tokenizer, method)
+            for text in texts:
+                out.append(apply(text))
+                bar.update(1)
+            return out
+        with _pool(workers, _start_tokenizer, (tokenizer.user_words,)) as pool:
+            for results in pool.map(partial(_apply, method), _batches(texts, _TERMS_BATCH)):
+                out.extend(results)
+                bar.update(len(results))
+    return out
+
+
 def count_tokens(
     texts: Sequence[str], tokenizer: JiebaTokenizer, *, workers: int, progress: bool | None = None
 ) -> list[int]:
     """jieba token counts (``tokenizer.count``, the chunker's measure) of each text, in order."""
-    out: list[int] = []
-    with _bar(len(texts), "token counts", "unit", progress) as bar:
-        if workers <= 1 or len(texts) < MIN_TEXTS:
-            for text in texts:
-                out.append(tokenizer.count(text))
-                bar.update(1)
-            return out
-        with _pool(workers, _start_tokenizer, (tokenizer.user_words,)) as pool:
-            for counts in pool.map(_counts_of, _batches(texts, _TERMS_BATCH)):
-                out.extend(counts)
-                bar.update(len(counts))
-    return out
+    return _per_text("count", texts, tokenizer, workers=workers, progress=progress, desc="token counts")
 
 
 def cut_terms(
     texts: Sequence[str], tokenizer: JiebaTokenizer, *, workers: int, progress: bool | None = None
 ) -> list[list[str]]:
     """BM25 terms (``tokenizer.terms``) of each text, in order; spread over worker processes when it pays."""
-    out: list[list[str]] = []
-    with _bar(len(texts), "BM25 terms", "chunk", progress) as bar:
-        if workers <= 1 or len(texts) < MIN_TEXTS:
-            for text in texts:
-                out.append(tokenizer.terms(text))
-                bar.update(1)
-            return out
-        with _pool(workers, _start_tokenizer, (tokenizer.user_words,)) as pool:
-            for terms in pool.map(_terms_of, _batches(texts, _TERMS_BATCH)):
-                out.extend(terms)
-                bar.update(len(terms))
-    return out
+    return _per_text("terms", texts, tokenizer, workers=workers, progress=progress, desc="BM25 terms")
