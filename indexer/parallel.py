@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from functools import partial
@@ -24,6 +23,7 @@ from indexer.formats import FormatError, ReadOptions, read_file
 from indexer.pipeline import FileIngest, ingest_file
 from indexer.sources import LazyOcr, SkippedFile, read_sources
 from indexer.tokenise import JiebaTokenizer
+from models.embedders import available_cores
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +37,7 @@ _worker_ocr: LazyOcr | None = None
 
 def default_workers() -> int:
     """One worker per core this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+    return available_cores()
 
 
 def _pool(workers: int, initializer: Callable[..., object] | None = None, initargs: tuple[Any, ...] = ()) -> Executor:

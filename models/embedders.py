@@ -80,7 +80,8 @@ def resolve_device(device: str | None) -> str:
     return device
 
 
-def _cores() -> int:
+def available_cores() -> int:
+    """Cores this process may use (its CPU affinity), at least 1: one worker process per core."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
@@ -118,7 +119,7 @@ def create_embedder(
 
         if device is not None and device != "cpu":
             logger.debug("e5-small-int8 runs on CPU only; ignoring device=%r", device)
-        return E5Int8Embedder(fetch_model(models_dir), workers=_cores())
+        return E5Int8Embedder(fetch_model(models_dir), workers=available_cores())
 
     if name == EMBEDDINGGEMMA:
         return SentenceTransformerEmbedder(

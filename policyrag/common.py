@@ -37,6 +37,7 @@ def open_searcher(settings: Settings):  # type: ignore[no-untyped-def]
     """Load the index (from its backend: the local folder or a Milvus collection) and the embedder it was built
     with."""
     from models.embedders import create_embedder
+    from retriever.adapter import configured_adapter
     from retriever.backend import open_index
     from retriever.fusion import FusionConfig
     from retriever.search import Searcher
@@ -50,17 +51,9 @@ def open_searcher(settings: Settings):  # type: ignore[no-untyped-def]
         fusion=fusion,
         authority_boost=settings.authority_boost,
         backend=backend,
-        adapter=query_adapter(settings, index),
+        adapter=configured_adapter(settings.query_adapter, embedder=index.manifest.embedder),
     )
 
-
-def query_adapter(settings: Settings, index):  # type: ignore[no-untyped-def]
-    """The configured query adapter for ``index``'s embedder, or None (AdapterError when it does not fit)."""
-    from retriever.adapter import load_adapter
-
-    if not settings.query_adapter:
-        return None
-    return load_adapter(settings.query_adapter, embedder=index.manifest.embedder)
 
 
 def text_problem(text: str, what: str) -> str | None:

@@ -54,6 +54,11 @@ def available_adapters() -> list[str]:
     return sorted(p.stem for p in ADAPTER_DIR.glob("*.npz"))
 
 
+def configured_adapter(setting: str | None, *, embedder: str) -> QueryAdapter | None:
+    """The adapter the ``query_adapter`` setting names for an index of ``embedder``; None when it is unset."""
+    return load_adapter(setting, embedder=embedder) if setting else None
+
+
 def default_adapter_for(embedder: str) -> str | None:
     """The shipped STARD adapter of ``embedder`` (``stard-<embedder>``), if there is one."""
     name = f"stard-{embedder}"

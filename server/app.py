@@ -20,7 +20,7 @@ from answer.answerer import Answerer, AnswerResult
 from models.embedders import Embedder, create_embedder
 from models.generators import Generator
 from policyrag.settings import Settings
-from retriever.adapter import load_adapter
+from retriever.adapter import configured_adapter
 from retriever.backend import open_index
 from retriever.fusion import FusionConfig
 from retriever.milvus_conn import MilvusBackendError, MilvusUnavailableError
@@ -61,7 +61,7 @@ def create_app(
         index.manifest.embedder, models_dir=settings.models_dir, device=settings.device
     )
     fusion = FusionConfig(settings.fusion, settings.dense_weight, settings.bm25_weight, settings.rrf_k)
-    adapter = load_adapter(settings.query_adapter, embedder=index.manifest.embedder) if settings.query_adapter else None
+    adapter = configured_adapter(settings.query_adapter, embedder=index.manifest.embedder)
     searcher = Searcher(
         index, embedder, fusion=fusion, authority_boost=settings.authority_boost, backend=backend, adapter=adapter
     )

@@ -116,7 +116,8 @@ def _negatives(data: StudyData, which: Sequence[int], count: int = DEPTH) -> lis
         scores = data.docs @ data.queries[i]
         top = np.argpartition(-scores, count + 20)[: count + 20]
         top = top[np.argsort(-scores[top])]
-        negs.append(np.array([t for t in top if t not in set(data.gold_rows[i].tolist())][:count]))
+        gold = set(data.gold_rows[i].tolist())
+        negs.append(np.array([t for t in top if t not in gold][:count]))
     return negs
 
 
